@@ -1,0 +1,35 @@
+# `make serve` and `make test` work on a fresh machine: they install uv (from PyPI) and the locked
+# dependencies into ./.venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+
+.PHONY: install serve test lint format migrate clean
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+install: $(if $(findstring .tools,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --quiet
+
+serve: install
+	$(UV) run --frozen tether-relay serve
+
+migrate: install
+	$(UV) run --frozen tether-relay migrate
+
+lint: install
+	$(UV) run --frozen ruff check src tests
+	$(UV) run --frozen ruff format --check src tests
+	$(UV) run --frozen mypy
+
+test: lint
+	$(UV) run --frozen pytest
+
+format: install
+	$(UV) run --frozen ruff format src tests
+	$(UV) run --frozen ruff check --fix src tests
+
+clean:
+	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache

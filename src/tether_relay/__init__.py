@@ -1,0 +1,1 @@
+"""Tether Relay: one API for every call's recording and transcript."""

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from tether_relay.api.deps import CurrentPrincipal, RecordingServiceDep
+from tether_relay.api.errors import error_responses
+from tether_relay.api.schemas import CallsRecordingResponse, render_recording
+
+router = APIRouter(tags=["Calls"])
+
+CallIdPath = Annotated[
+    str,
+    Path(
+        alias="callId",
+        description=(
+            "The provider-agnostic `callId` minted by Tether (also used as `providerCallId` for SDK calls)."
+        ),
+    ),
+]
+
+
+@router.get(
+    "/api/calls/{callId}/recording",
+    operation_id="get_calls_callId_recording",
+    summary="Get a call recording (audio + transcription)",
+    description=(
+        "Returns the audio recording for a completed call along with any available transcription. "
+        "Twilio recordings are fetched server-side and returned as a base64 `audioData` blob; Sinch / "
+        "ElevenLabs / external recordings are returned as a signed `audioUrl` (S3 or R2). Transcriptions "
+        "are lazy-fetched on first read and cached on the Call."
+    ),
+    response_model=CallsRecordingResponse,
+    response_description="Recording payload",
+    responses=error_responses(
+        400,
+        401,
+        404,
+        500,
+        d400="callId missing, unsupported provider, or Twilio creds missing",
+        d404="Call or recording not found",
+        d500="Failed to fetch or sign the recording",
+    ),
+)
+async def get_call_recording(
+    call_id: CallIdPath, principal: CurrentPrincipal, recordings: RecordingServiceDep
+) -> JSONResponse:
+    """Audio and transcript of a completed call."""
+    return JSONResponse(render_recording(await recordings.for_call(principal, call_id)))

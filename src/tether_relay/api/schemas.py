@@ -1,0 +1,75 @@
+"""Response models of the recording contract (../shared/contract/recording.openapi.yaml).
+
+They document the API; hot routes render plain dicts through `render_recording` instead of validating
+through these models on every request. tests/integration/test_openapi_contract.py holds the two together.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from tether_relay.calls.recording_service import RecordingPayload
+from tether_relay.providers.base import InlineAudio
+
+
+class CallsRecordingResponse(BaseModel):
+    """Shape depends on provider. Twilio returns base64 `audioData`; Sinch / ElevenLabs / external return
+    a signed `audioUrl`."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    success: Literal[True] = Field(json_schema_extra={"enum": [True]})
+    audioData: str | SkipJsonSchema[None] = Field(None, description="data URI (Twilio only).")
+    audioUrl: str | SkipJsonSchema[None] = Field(
+        None, description="Signed S3 (Sinch) or R2 (ElevenLabs/external) URL."
+    )
+    duration: float | SkipJsonSchema[None] = None
+    recordingId: str | SkipJsonSchema[None] = None
+    transcriptionText: str | None = None
+    transcriptionData: list[dict[str, Any]] | dict[str, Any] | None = Field(
+        None, description="Structured per-utterance transcription (provider-shaped)."
+    )
+    direction: Literal["inbound", "outbound"] | SkipJsonSchema[None] = None
+    from_: str | SkipJsonSchema[None] = Field(None, alias="from")
+    to: str | SkipJsonSchema[None] = None
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    code: str | SkipJsonSchema[None] = None
+    message: str | SkipJsonSchema[None] = None
+    details: list[dict[str, Any]] | SkipJsonSchema[None] = None
+
+
+class CallsErrorResponse(BaseModel):
+    """Error envelope: `error` is a human-readable string, or for validation failures the structured
+    `{code, message, details}` object; `code` is the stable machine-readable code."""
+
+    model_config = ConfigDict(extra="allow")
+
+    success: Literal[False] | SkipJsonSchema[None] = Field(None, json_schema_extra={"enum": [False]})
+    error: str | ErrorDetail | SkipJsonSchema[None] = None
+    code: str | SkipJsonSchema[None] = Field(None, description="Stable error code.")
+
+
+def render_recording(payload: RecordingPayload) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": True}
+    if isinstance(payload.audio, InlineAudio):
+        body["audioData"] = payload.audio.data_uri
+    else:
+        body["audioUrl"] = payload.audio.url
+    optional = {
+        "duration": payload.duration,
+        "recordingId": payload.recording_id,
+        "direction": payload.direction,
+        "from": payload.from_number,
+        "to": payload.to_number,
+    }
+    body.update((name, value) for name, value in optional.items() if value is not None)
+    body["transcriptionText"] = payload.transcription_text
+    body["transcriptionData"] = payload.transcription_data
+    return body

@@ -1,0 +1,36 @@
+"""create_app(settings): the wiring. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tether_relay.api import errors, openapi
+from tether_relay.api.routes import health, media, recordings
+from tether_relay.runtime import Runtime, build_runtime
+from tether_relay.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime: Runtime = build_runtime(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="Tether Relay",
+        version="0.1.0",
+        description="One API for the recording and transcript of every call, whatever provider carried it.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    openapi.install(app)
+    for router in (recordings.router, media.router, health.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
+
+PROVIDERS = ("twilio", "sinch", "elevenlabs", "external")
+
+
+def new_call_id() -> str:
+    # Opaque and unguessable (96 random bits), shaped like the 24-hex ids of the wider API.
+    return secrets.token_hex(12)
+
+
+def new_recording_id() -> str:
+    return "rec_" + secrets.token_hex(12)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (
+        # One call per provider call; scoped by organisation because ingest ids are chosen by clients.
+        UniqueConstraint("provider", "provider_call_id", "organization_id"),
+    )
+
+    id: Mapped[str] = mapped_column("call_id", String(32), primary_key=True, default=new_call_id)
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_call_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    contact_id: Mapped[str | None] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(64))
+    direction: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="completed")
+    from_number: Mapped[str | None] = mapped_column(String(32))
+    to_number: Mapped[str | None] = mapped_column(String(32))
+    provider_phone_number: Mapped[str | None] = mapped_column(String(32))
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[str | None] = mapped_column(Text)
+    agent_name: Mapped[str | None] = mapped_column(String(200))
+    provider_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    # The transcript cache: filled on first read (or at ingest) and never fetched again once final.
+    transcription_text: Mapped[str | None] = mapped_column(Text)
+    transcription_data: Mapped[Any | None] = mapped_column(JSONType)
+    transcription_source: Mapped[str | None] = mapped_column(String(32))
+    transcription_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    recordings: Mapped[list[Recording]] = relationship(
+        back_populates="call", order_by="Recording.created_at", lazy="raise"
+    )
+
+
+class Recording(Base):
+    """One recording of a call: where its audio is (a bucket and key, or the provider) and what it is."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_call_id_created_at", "call_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column("recording_id", String(64), primary_key=True, default=new_recording_id)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"))
+    # A logical bucket name from storage.buckets, or None when the provider hosts the audio (Twilio).
+    storage_bucket: Mapped[str | None] = mapped_column(String(16))
+    storage_key: Mapped[str | None] = mapped_column(String(1024))
+    provider_recording_id: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(64), default="audio/mpeg")
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    channels: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="recordings")
+
+    @property
+    def public_id(self) -> str:
+        """The `recordingId` users see: the provider's own id (Twilio `RE…`) where there is one."""
+        return self.provider_recording_id or self.id
+
+
+def recording_key(organization_id: str, call_id: str, recording_id: str, extension: str) -> str:
+    """Where a recording's audio lives inside a bucket: one folder per organisation, then per call."""
+    return f"{organization_id}/{call_id}/{recording_id}.{extension}"

@@ -1,0 +1,92 @@
+"""`tether-relay`: serve, migrate, and mint tokens. Commands reuse the API's wiring (runtime.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from tether_relay.app import create_app
+from tether_relay.auth.tokens import mint_token
+from tether_relay.demo import DemoCall, ensure_demo_call
+from tether_relay.keys import load_keys
+from tether_relay.migrate import upgrade
+from tether_relay.runtime import build_runtime
+from tether_relay.settings import Settings
+
+app = typer.Typer(
+    help="Tether Relay: one API for every call's recording and transcript.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database (TETHER_DATABASE_URL) to the newest schema."""
+    upgrade(Settings().database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides TETHER_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides TETHER_PORT.")] = None,
+) -> None:
+    """Migrate, then serve the API (uvloop + httptools). Without TETHER_JWT_SECRET: development mode."""
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    upgrade(settings.database_url)
+    if settings.development_mode:
+        _announce(settings, asyncio.run(_seed(settings)))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=20,
+    )
+
+
+async def _seed(settings: Settings) -> DemoCall:
+    runtime = build_runtime(settings)
+    try:
+        return await ensure_demo_call(runtime)
+    finally:
+        await runtime.close()
+
+
+def _announce(settings: Settings, demo: DemoCall) -> None:
+    rule = "=" * 78
+    typer.echo(
+        f"\n{rule}\n DEVELOPMENT MODE: TETHER_JWT_SECRET is not set.\n"
+        f" Secrets were generated into {settings.data_dir}/ and recordings live in "
+        f"{settings.data_dir}/storage/.\n Never expose this instance; set TETHER_JWT_SECRET and "
+        f"TETHER_SECRET_KEY in production.\n\n Fetch the demo call's recording:\n\n"
+        f'curl -H "Authorization: Bearer {demo.token}" '
+        f"{settings.base_url}/api/calls/{demo.call_id}/recording\n{rule}\n"
+    )
+
+
+@app.command()
+def token(
+    organization: Annotated[str, typer.Option("--org", help="organizationId claim")],
+    role: Annotated[str, typer.Option(help="accessRole claim")] = "ADMIN",
+    user: Annotated[str, typer.Option(help="id/sub claim")] = "operator",
+    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
+) -> None:
+    """Mint a bearer JWT for an organisation and role (operators and tests)."""
+    keys = load_keys(Settings())
+    typer.echo(
+        mint_token(keys.jwt_secret, user_id=user, organization_id=organization, role=role, ttl_seconds=ttl)
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,67 @@
+"""The one error hierarchy. Each error knows its HTTP status and its stable `code`; the API layer renders
+every one of them in the contract's envelope, so no route builds error JSON."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AppError(Exception):
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    message: ClassVar[str] = "Internal server error"
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+        self.detail = message or self.message
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+
+class ValidationFailed(AppError):
+    """Rendered with `error` as the structured `{code, message, details}` object of the contract."""
+
+    status_code = 400
+    code = "VALIDATION_ERROR"
+    message = "Request validation failed"
+
+    def __init__(self, message: str | None = None, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or []
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "UNAUTHORIZED"
+    message = "Missing, invalid or expired credentials"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "FORBIDDEN"
+    message = "Your role does not allow this action"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "NOT_FOUND"
+    message = "Not found"
+
+
+class MethodNotAllowed(AppError):
+    status_code = 405
+    code = "METHOD_NOT_ALLOWED"
+    message = "Method not allowed"
+
+
+class SignedUrlRefused(AppError):
+    """A storage URL that is expired, tampered with, or for another object."""
+
+    status_code = 403
+    code = "SIGNED_URL_INVALID"
+    message = "This link is invalid or has expired"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "SERVICE_UNAVAILABLE"
+    message = "Service temporarily unavailable"

@@ -1,0 +1,1 @@
+"""Organisations (tenants) and the provider credentials each one configures."""

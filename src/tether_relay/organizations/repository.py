@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tether_relay.organizations.models import Organization
+
+
+class OrganizationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def ensure(self, organization_id: str) -> None:
+        """Create the organisation's row the first time its id is seen; concurrent sightings are fine."""
+        if await self._session.get(Organization, organization_id) is not None:
+            return
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(insert(Organization).values(id=organization_id))
+        except IntegrityError:
+            pass  # another request or replica created it first
+
+    async def exists(self, organization_id: str) -> bool:
+        found = await self._session.scalar(select(Organization.id).where(Organization.id == organization_id))
+        return found is not None

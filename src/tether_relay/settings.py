@@ -1,0 +1,121 @@
+"""The one settings object, read from `TETHER_*` environment variables.
+
+The variable names are flat (they are documented that way in the README); the groups that the rest of
+the code wants (a bucket's four or five settings together) are built by properties, so nothing else
+re-assembles them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tether_relay.db import async_database_url
+
+# S3 and R2 both refuse a presigned URL that lives longer than a week.
+MAX_SIGNED_URL_TTL_SECONDS = 604_800
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSettings:
+    """Where one S3-compatible bucket is and how to sign for it."""
+
+    endpoint_url: str
+    bucket: str
+    access_key_id: str
+    secret_access_key: SecretStr
+    region: str
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TETHER_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=2212, ge=1, le=65535)
+    database_url: str = "sqlite+aiosqlite:///./var/tether.db"
+    data_dir: Path = Path("./var")
+    # Unset means development mode: a generated secret, a demo call, a printed curl line.
+    jwt_secret: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    signed_url_ttl_seconds: int = Field(default=600, ge=1, le=MAX_SIGNED_URL_TTL_SECONDS)
+    public_base_url: str | None = None
+    log_level: str = "info"
+
+    r2_endpoint_url: str | None = None
+    r2_bucket: str | None = None
+    r2_access_key_id: str | None = None
+    r2_secret_access_key: SecretStr | None = None
+
+    sinch_s3_endpoint_url: str | None = None
+    sinch_s3_bucket: str | None = None
+    sinch_s3_access_key_id: str | None = None
+    sinch_s3_secret_access_key: SecretStr | None = None
+    sinch_s3_region: str = "us-east-1"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        return async_database_url(url)
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("TETHER_JWT_SECRET must be at least 32 characters")
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("TETHER_SECRET_KEY must be at least 32 characters")
+        if self.jwt_secret is not None and self.secret_key is None:
+            raise ValueError("TETHER_SECRET_KEY is required outside development mode")
+        self._require_whole_bucket(
+            "r2", self.r2_endpoint_url, self.r2_bucket, self.r2_access_key_id, self.r2_secret_access_key
+        )
+        self._require_whole_bucket(
+            "sinch_s3",
+            self.sinch_s3_endpoint_url,
+            self.sinch_s3_bucket,
+            self.sinch_s3_access_key_id,
+            self.sinch_s3_secret_access_key,
+        )
+        return self
+
+    @staticmethod
+    def _require_whole_bucket(name: str, *parts: object) -> None:
+        given = [p is not None for p in parts]
+        if any(given) and not all(given):
+            raise ValueError(
+                f"set all of TETHER_{name.upper()}_ENDPOINT_URL, _BUCKET, _ACCESS_KEY_ID and "
+                "_SECRET_ACCESS_KEY, or none of them"
+            )
+
+    @property
+    def development_mode(self) -> bool:
+        return self.jwt_secret is None
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def r2(self) -> BucketSettings | None:
+        if self.r2_endpoint_url is None:
+            return None
+        assert self.r2_bucket and self.r2_access_key_id and self.r2_secret_access_key
+        # R2 ignores the region but SigV4 needs one; Cloudflare documents "auto".
+        return BucketSettings(
+            self.r2_endpoint_url, self.r2_bucket, self.r2_access_key_id, self.r2_secret_access_key, "auto"
+        )
+
+    @property
+    def sinch_s3(self) -> BucketSettings | None:
+        if self.sinch_s3_endpoint_url is None:
+            return None
+        assert self.sinch_s3_bucket and self.sinch_s3_access_key_id and self.sinch_s3_secret_access_key
+        return BucketSettings(
+            self.sinch_s3_endpoint_url,
+            self.sinch_s3_bucket,
+            self.sinch_s3_access_key_id,
+            self.sinch_s3_secret_access_key,
+            self.sinch_s3_region,
+        )

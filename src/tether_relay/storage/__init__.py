@@ -1,0 +1,1 @@
+"""Object storage: where recordings live and how their short-lived URLs are signed."""

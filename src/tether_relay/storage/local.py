@@ -1,0 +1,65 @@
+"""A folder on disk as a bucket, served by the service itself through HMAC-signed expiring URLs.
+
+The embedded default: no account anywhere. URL shape:
+`<base>/media/<bucket>/<key>?expires=<unix seconds>&signature=<base64url HMAC-SHA256>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import os
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from tether_relay.storage.base import StorageError
+
+
+class LocalStore:
+    def __init__(self, name: str, root: Path, base_url: str, signing_key: bytes) -> None:
+        self.name = name
+        self._root = root.resolve()
+        self._base_url = base_url.rstrip("/")
+        self._signing_key = signing_key
+
+    def path_for(self, key: str) -> Path:
+        path = (self._root / key).resolve()
+        # Keys come from our own code, but never let one escape the bucket folder.
+        if not path.is_relative_to(self._root) or path == self._root:
+            raise StorageError("key outside the bucket")
+        return path
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        await asyncio.to_thread(self._write, self.path_for(key), data)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader never sees half a file.
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path_for(key).unlink, True)
+
+    def signed_url(self, key: str, ttl_seconds: int, *, now: float | None = None) -> str:
+        expires = int(now if now is not None else time.time()) + ttl_seconds
+        signature = self._sign(key, expires)
+        return (
+            f"{self._base_url}/media/{self.name}/{quote(key, safe='/')}"
+            f"?expires={expires}&signature={signature}"
+        )
+
+    def verify(self, key: str, expires: str, signature: str, *, now: float | None = None) -> bool:
+        if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+            return False
+        return hmac.compare_digest(self._sign(key, int(expires)), signature)
+
+    def _sign(self, key: str, expires: int) -> str:
+        message = f"{self.name}\n{key}\n{expires}".encode()
+        digest = hmac.new(self._signing_key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -1,0 +1,122 @@
+"""Shared fixtures: settings, a fresh database per test (SQLite and PostgreSQL), the app and a client.
+
+Database tests take the `database_url` fixture and so run twice, once per database. The schema comes
+from the Alembic migrations (migrated once per session), never from `create_all`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tether_relay.app import create_app
+from tether_relay.auth.tokens import mint_token
+from tether_relay.migrate import upgrade
+from tether_relay.models import Call, Organization, ProviderCredential, Recording
+from tether_relay.runtime import Runtime
+from tether_relay.settings import Settings
+
+JWT_SECRET = "test-jwt-secret-" + "x" * 32
+SECRET_KEY = "test-secret-key-" + "y" * 32
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TETHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+TABLES = ", ".join(m.__tablename__ for m in (Recording, Call, ProviderCredential, Organization))
+
+
+def _postgres(sql: str, url: str = POSTGRES_ADMIN_URL) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(url)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "tether.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, migrated once."""
+    name = f"tether_test_{uuid.uuid4().hex[:12]}"
+    _postgres(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated, empty database; the test runs once on each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "tether.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_database")
+    _postgres(f"TRUNCATE {TABLES} CASCADE", url)
+    return url
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "jwt_secret": JWT_SECRET,
+        "secret_key": SECRET_KEY,
+        "public_base_url": "http://testserver",
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path / "data")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def runtime(app: FastAPI) -> Runtime:
+    runtime: Runtime = app.state.runtime
+    return runtime
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def token_for(organization_id: str, role: str | None = "ADMIN", user_id: str = "user-1", **kw: Any) -> str:
+    return mint_token(JWT_SECRET, user_id=user_id, organization_id=organization_id, role=role, **kw)
+
+
+def auth(organization_id: str, role: str | None = "ADMIN") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(organization_id, role)}"}
