@@ -26,6 +26,8 @@ from tether_relay.models import Call, Organization, ProviderCredential, Recordin
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
+pytest_plugins = ["tests.fakes.s3"]
+
 JWT_SECRET = "test-jwt-secret-" + "x" * 32
 SECRET_KEY = "test-secret-key-" + "y" * 32
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -86,7 +88,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "public_base_url": "http://testserver",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(**values)
 
 
 @pytest.fixture

@@ -48,8 +48,15 @@ async def make_call(
         recording_id = new_recording_id()
         key = recording_key(organization_id, call_id, recording_id, "mp3")
         await runtime.buckets.get(bucket).put(key, audio, "audio/mpeg")
-        row = {"id": recording_id, "call_id": call_id, "storage_bucket": bucket, "storage_key": key,
-               "size_bytes": len(audio), "duration": 154.0, **(recording or {})}
+        row = {
+            "id": recording_id,
+            "call_id": call_id,
+            "storage_bucket": bucket,
+            "storage_key": key,
+            "size_bytes": len(audio),
+            "duration": 154.0,
+            **(recording or {}),
+        }
         rows.append(Recording(**row))
     async with runtime.sessions() as session:
         await OrganizationRepository(session).ensure(organization_id)

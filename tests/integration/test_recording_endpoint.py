@@ -19,7 +19,8 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     body: dict[str, Any] = response.json()
     assert body["success"] is False
     assert body["code"] == code
-    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["error"], str)
+    assert body["error"]
     return body
 
 
@@ -32,8 +33,17 @@ async def test_external_call_returns_signed_url_and_transcript(
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"success", "audioUrl", "duration", "recordingId", "direction", "from", "to",
-                         "transcriptionText", "transcriptionData"}
+    assert set(body) == {
+        "success",
+        "audioUrl",
+        "duration",
+        "recordingId",
+        "direction",
+        "from",
+        "to",
+        "transcriptionText",
+        "transcriptionData",
+    }
     assert body["success"] is True
     assert body["recordingId"].startswith("rec_")
     assert body["duration"] == 154.0
@@ -85,33 +95,48 @@ async def test_every_role_is_scoped_to_its_own_organisation(
 ) -> None:
     call = await make_call(runtime, "org-a")
 
-    assert_error(await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-b", role)),
-                 404, "CALL_NOT_FOUND")
-    assert (await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a", role))).status_code == 200
+    assert_error(
+        await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-b", role)),
+        404,
+        "CALL_NOT_FOUND",
+    )
+    assert (
+        await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a", role))
+    ).status_code == 200
 
 
 async def test_call_without_recording(client: httpx.AsyncClient, runtime: Runtime) -> None:
     call = await make_call(runtime, "org-a", audio=None)
 
-    assert_error(await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a")),
-                 404, "RECORDING_NOT_FOUND")
+    assert_error(
+        await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a")), 404, "RECORDING_NOT_FOUND"
+    )
 
 
 async def test_unsupported_provider(client: httpx.AsyncClient, runtime: Runtime) -> None:
     call = await make_call(runtime, "org-a", provider="textgrid")
 
-    assert_error(await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a")),
-                 400, "UNSUPPORTED_PROVIDER")
+    assert_error(
+        await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a")),
+        400,
+        "UNSUPPORTED_PROVIDER",
+    )
 
 
-async def test_signing_failure_is_a_500_without_internals(client: httpx.AsyncClient, runtime: Runtime) -> None:
+async def test_signing_failure_is_a_500_without_internals(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     # A recording row that names a bucket this deployment does not have: signing cannot succeed.
     call = await make_call(runtime, "org-a", recording={"storage_bucket": "gone"})
 
-    body = assert_error(await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a")),
-                        500, "RECORDING_SIGNING_FAILED")
+    body = assert_error(
+        await client.get(f"/api/calls/{call.id}/recording", headers=auth("org-a")),
+        500,
+        "RECORDING_SIGNING_FAILED",
+    )
     assert body["error"] == "Failed to sign the recording URL"
-    assert "Traceback" not in str(body) and "KeyError" not in str(body)
+    assert "Traceback" not in str(body)
+    assert "KeyError" not in str(body)
 
 
 def _forged(claims: dict[str, Any], secret: str = JWT_SECRET, algorithm: str = "HS256") -> str:
@@ -124,11 +149,14 @@ BROKEN_TOKENS = {
     "empty bearer": "Bearer ",
     "malformed": "Bearer not.a.jwt",
     "expired": "Bearer " + token_for("org-a", ttl_seconds=-10),
-    "wrong secret": "Bearer " + _forged({"id": "u", "organizationId": "org-a", "exp": time.time() + 60},
-                                        secret="another-secret-another-secret-another"),
+    "wrong secret": "Bearer "
+    + _forged(
+        {"id": "u", "organizationId": "org-a", "exp": time.time() + 60},
+        secret="another-secret-another-secret-another",
+    ),
     "no exp": "Bearer " + _forged({"id": "u", "organizationId": "org-a"}),
-    "alg none": "Bearer " + jwt.encode({"id": "u", "organizationId": "org-a", "exp": time.time() + 60},
-                                       None, algorithm="none"),
+    "alg none": "Bearer "
+    + jwt.encode({"id": "u", "organizationId": "org-a", "exp": time.time() + 60}, "", algorithm="none"),
     "no organisation": "Bearer " + _forged({"id": "u", "exp": time.time() + 60}),
     "numeric organisation": "Bearer " + _forged({"id": "u", "organizationId": 7, "exp": time.time() + 60}),
     "oversized": "Bearer " + "a" * 10_000,
@@ -136,7 +164,9 @@ BROKEN_TOKENS = {
 
 
 @pytest.mark.parametrize("header", BROKEN_TOKENS.values(), ids=BROKEN_TOKENS.keys())
-async def test_bad_credentials_are_401(client: httpx.AsyncClient, runtime: Runtime, header: str | None) -> None:
+async def test_bad_credentials_are_401(
+    client: httpx.AsyncClient, runtime: Runtime, header: str | None
+) -> None:
     call = await make_call(runtime, "org-a")
     headers = {"Authorization": header} if header is not None else {}
 
@@ -145,5 +175,6 @@ async def test_bad_credentials_are_401(client: httpx.AsyncClient, runtime: Runti
 
 async def test_unknown_route_and_method_use_the_envelope(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/api/nothing-here"), 404, "NOT_FOUND")
-    assert_error(await client.post("/api/calls/abc/recording", headers=auth("org-a")), 405,
-                 "METHOD_NOT_ALLOWED")
+    assert_error(
+        await client.post("/api/calls/abc/recording", headers=auth("org-a")), 405, "METHOD_NOT_ALLOWED"
+    )

@@ -31,14 +31,17 @@ def _signing_key(secret: str, date: str, region: str) -> bytes:
 
 @lru_cache(maxsize=16)
 def _endpoint(endpoint_url: str) -> tuple[str, str, str]:
-    """(scheme, host header, path prefix) of an endpoint, with a default port dropped as botocore does."""
+    """(scheme://netloc as given, signed host header, path prefix) of an endpoint.
+
+    botocore keeps an explicit default port in the URL but signs the host without it; so do we.
+    """
     parts = urlsplit(endpoint_url)
     host = parts.hostname or ""
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     if parts.port is not None and parts.port != _DEFAULT_PORTS.get(parts.scheme):
         host = f"{host}:{parts.port}"
-    return parts.scheme, host, parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}", host, parts.path.rstrip("/")
 
 
 def presign_get(
@@ -57,7 +60,7 @@ def presign_get(
     amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
     date = amz_date[:8]
     scope = f"{date}/{region}/s3/aws4_request"
-    scheme, host, prefix = _endpoint(endpoint_url)
+    origin, host, prefix = _endpoint(endpoint_url)
     path = f"{prefix}/{quote(bucket, safe='')}/{quote(key, safe='/~')}"
     # Already in sorted order, which is what the canonical query needs.
     query = (
@@ -74,4 +77,4 @@ def presign_get(
     signature = hmac.new(
         _signing_key(secret_access_key, date, region), string_to_sign.encode(), hashlib.sha256
     ).hexdigest()
-    return f"{scheme}://{host}{path}?{query}&X-Amz-Signature={signature}"
+    return f"{origin}{path}?{query}&X-Amz-Signature={signature}"

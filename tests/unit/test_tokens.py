@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from tether_relay.auth.principal import Principal
+from tether_relay.auth.tokens import bearer_token, mint_token, verify_token
+from tether_relay.errors import Unauthorized
+
+SECRET = "k" * 40
+
+
+def test_minted_tokens_verify_into_a_principal() -> None:
+    token = mint_token(SECRET, user_id="u1", organization_id="org-1", role="SUPERADMIN")
+
+    assert verify_token(token, SECRET) == Principal("u1", "org-1", "SUPERADMIN")
+
+
+def test_sub_is_accepted_for_the_user() -> None:
+    token = jwt.encode({"sub": "u2", "organizationId": "org-1", "exp": time.time() + 60}, SECRET)
+
+    assert verify_token(token, SECRET) == Principal("u2", "org-1", None)
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"id": "u", "organizationId": "org", "exp": time.time() + 60, "nbf": time.time() + 600},
+        {"id": "u", "organizationId": "org", "exp": time.time() + 60, "accessRole": ["ADMIN"]},
+        {"id": 5, "organizationId": "org", "exp": time.time() + 60},
+        {"id": "u", "organizationId": "../etc", "exp": time.time() + 60},
+        {"id": "u", "organizationId": "org", "exp": "tomorrow"},
+    ],
+)
+def test_malformed_claims_are_refused(claims: dict[str, object]) -> None:
+    with pytest.raises(Unauthorized):
+        verify_token(jwt.encode(claims, SECRET), SECRET)
+
+
+def test_hs512_is_refused_even_with_the_right_secret() -> None:
+    secret = "k" * 64  # long enough that PyJWT signs HS512 without a warning
+    token = jwt.encode({"id": "u", "organizationId": "o", "exp": time.time() + 60}, secret, algorithm="HS512")
+
+    with pytest.raises(Unauthorized):
+        verify_token(token, secret)
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Token abc", "Bearer   "])
+def test_bearer_header_must_carry_a_token(header: str | None) -> None:
+    with pytest.raises(Unauthorized):
+        bearer_token(header)
+
+
+def test_bearer_scheme_is_case_insensitive() -> None:
+    assert bearer_token("bearer abc") == "abc"
