@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 CONTRACT = Path(
@@ -67,12 +68,16 @@ def operation(document: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-async def test_contract_file_is_present() -> None:
+@pytest.fixture(scope="module")
+def contract_doc() -> dict[str, Any]:
     assert CONTRACT.is_file(), f"the shared contract is expected at {CONTRACT} (or TETHER_CONTRACT_PATH)"
+    loaded: dict[str, Any] = yaml.safe_load(CONTRACT.read_text())
+    return loaded
 
 
-async def test_recording_operation_matches_the_contract(client: httpx.AsyncClient) -> None:
-    contract_doc = yaml.safe_load(CONTRACT.read_text())
+async def test_recording_operation_matches_the_contract(
+    client: httpx.AsyncClient, contract_doc: dict[str, Any]
+) -> None:
     served_doc = (await client.get("/openapi.json")).json()
     contract, served = operation(contract_doc), operation(served_doc)
 
