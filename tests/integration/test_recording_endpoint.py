@@ -178,3 +178,18 @@ async def test_unknown_route_and_method_use_the_envelope(client: httpx.AsyncClie
     assert_error(
         await client.post("/api/calls/abc/recording", headers=auth("org-a")), 405, "METHOD_NOT_ALLOWED"
     )
+
+
+async def test_missing_call_id_is_a_validation_error(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/calls//recording", headers=auth("org-a"))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "success": False,
+        "code": "VALIDATION_ERROR",
+        "error": {
+            "code": "VALIDATION_ERROR",
+            "message": "callId is required",
+            "details": [{"field": "callId", "message": "must not be empty", "type": "missing"}],
+        },
+    }

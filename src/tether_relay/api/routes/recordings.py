@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from tether_relay.api.deps import CurrentPrincipal, RecordingServiceDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.schemas import CallsRecordingResponse, render_recording
+from tether_relay.errors import ValidationFailed
 
 router = APIRouter(tags=["Calls"])
 
@@ -49,3 +50,12 @@ async def get_call_recording(
 ) -> JSONResponse:
     """Audio and transcript of a completed call."""
     return JSONResponse(render_recording(await recordings.for_call(principal, call_id)))
+
+
+# `/api/calls//recording` never reaches the route above (an empty segment does not match); the contract
+# documents "callId missing" as a 400, so answer it as one.
+@router.get("/api/calls//recording", include_in_schema=False)
+async def get_call_recording_without_id() -> None:
+    raise ValidationFailed(
+        "callId is required", details=[{"field": "callId", "message": "must not be empty", "type": "missing"}]
+    )
