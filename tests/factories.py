@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether_relay.calls.models import Call, Recording, new_call_id, new_recording_id, recording_key
+from tether_relay.calls.models import Call, Recording
+from tether_relay.ids import new_call_id, new_recording_id
 from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.runtime import Runtime
-from tether_relay.storage.buckets import RECORDINGS, SINCH
+from tether_relay.storage.buckets import RECORDINGS, SINCH, recording_key
 
 AUDIO = b"ID3\x04\x00" + bytes(range(256)) * 40  # an MP3-ish header and ~10 KB of every byte value
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tether_relay.api import errors, openapi
-from tether_relay.api.routes import health, media, recordings
+from tether_relay.api.routes import health, media, provider_config, recordings
 from tether_relay.runtime import Runtime, build_runtime
 from tether_relay.settings import Settings
 
@@ -31,6 +31,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     errors.install(app)
     openapi.install(app)
-    for router in (recordings.router, media.router, health.router):
+    for router in (recordings.router, provider_config.router, media.router, health.router):
         app.include_router(router)
     return app

@@ -10,12 +10,13 @@ import wave
 from dataclasses import dataclass
 
 from tether_relay.auth.tokens import mint_token
-from tether_relay.calls.models import Call, Recording, new_call_id, new_recording_id, recording_key
+from tether_relay.calls.models import Call, Recording
 from tether_relay.calls.repository import CallRepository
 from tether_relay.db import utcnow
+from tether_relay.ids import new_call_id, new_recording_id
 from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.runtime import Runtime
-from tether_relay.storage.buckets import RECORDINGS
+from tether_relay.storage.buckets import RECORDINGS, recording_key
 from tether_relay.transcripts.model import Utterance, to_text
 
 DEMO_ORGANIZATION = "demo-org"

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tether_relay.calls.recording_service import RecordingService
+from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import create_engine, session_factory
 from tether_relay.keys import Keys, load_keys
-from tether_relay.providers.base import AudioProvider
+from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.elevenlabs.adapter import ElevenLabsProvider
+from tether_relay.providers.elevenlabs.client import ElevenLabsClient
+from tether_relay.providers.http import RetryPolicy, build_http_client
 from tether_relay.providers.registry import ProviderRegistry
-from tether_relay.providers.stored import StoredAudio
+from tether_relay.providers.sinch.adapter import SinchProvider
+from tether_relay.providers.stored import ExternalProvider, StoredAudio
+from tether_relay.providers.twilio.adapter import TwilioProvider
+from tether_relay.providers.twilio.client import TwilioClient
 from tether_relay.settings import Settings
 from tether_relay.storage.buckets import Buckets, build_buckets
 
@@ -21,27 +30,53 @@ class Runtime:
     keys: Keys
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
     buckets: Buckets
+    credentials: CredentialStore
     providers: ProviderRegistry
+    recordings: RecordingService
     # An optimisation only: organisations are never deleted, so "seen" can skip a query. Nothing
     # correct depends on it (another replica simply does its own first insert-or-ignore).
     known_organizations: set[str] = field(default_factory=set)
 
     async def close(self) -> None:
+        await self.http.aclose()
         await self.engine.dispose()
 
 
 def build_runtime(settings: Settings) -> Runtime:
     keys = load_keys(settings)
     engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    http = build_http_client(settings.provider_timeout_seconds)
     buckets = build_buckets(settings, keys)
+    credentials = CredentialStore(sessions, keys.credentials_key)
+    policy = RetryPolicy(settings.provider_retry_attempts, settings.provider_retry_backoff_seconds)
     stored = StoredAudio(buckets, settings.signed_url_ttl_seconds)
-    audio: dict[str, AudioProvider] = {"external": stored, "elevenlabs": stored, "sinch": stored}
+    providers = ProviderRegistry(
+        ExternalProvider(stored),
+        SinchProvider(stored),
+        ElevenLabsProvider(
+            ElevenLabsClient(http, settings.elevenlabs_api_base_url, policy), credentials, stored
+        ),
+        TwilioProvider(
+            TwilioClient(http, settings.twilio_api_base_url, settings.twilio_intelligence_base_url, policy),
+            credentials,
+        ),
+    )
+    transcripts = TranscriptService(
+        sessions,
+        retry_seconds=settings.transcript_retry_seconds,
+        lease_seconds=settings.transcript_lease_seconds,
+    )
     return Runtime(
         settings=settings,
         keys=keys,
         engine=engine,
-        sessions=session_factory(engine),
+        sessions=sessions,
+        http=http,
         buckets=buckets,
-        providers=ProviderRegistry(audio),
+        credentials=credentials,
+        providers=providers,
+        recordings=RecordingService(sessions, providers, transcripts),
     )

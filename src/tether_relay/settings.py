@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     log_level: str = "info"
 
+    # Provider APIs. Base URLs are settings so that tests and closed networks can point at fakes.
+    twilio_api_base_url: str = "https://api.twilio.com"
+    twilio_intelligence_base_url: str = "https://intelligence.twilio.com"
+    elevenlabs_api_base_url: str = "https://api.elevenlabs.io"
+    provider_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    # Twilio may answer 404 for a moment after a recording completes: retry this often, doubling the wait.
+    provider_retry_attempts: int = Field(default=3, ge=1, le=10)
+    provider_retry_backoff_seconds: float = Field(default=0.5, ge=0, le=30)
+    transcript_retry_seconds: int = Field(default=60, ge=0)
+    # How long one reader may hold the right to fetch a call's transcript before another may take over.
+    transcript_lease_seconds: int = Field(default=30, ge=1, le=600)
+
     r2_endpoint_url: str | None = None
     r2_bucket: str | None = None
     r2_access_key_id: str | None = None

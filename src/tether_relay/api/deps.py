@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tether_relay.auth.principal import Principal
-from tether_relay.auth.tokens import verify_token
+from tether_relay.auth.principal import SUPERADMIN, Principal
+from tether_relay.auth.tokens import is_plain_id, verify_token
 from tether_relay.calls.recording_service import RecordingService
-from tether_relay.calls.repository import CallRepository
-from tether_relay.errors import Unauthorized
+from tether_relay.errors import Forbidden, Unauthorized, ValidationFailed
+from tether_relay.organizations.provider_config import ProviderConfigService
 from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.runtime import Runtime
 
@@ -41,14 +41,17 @@ _bearer = HTTPBearer(scheme_name="bearerAuth", bearerFormat="JWT", auto_error=Fa
 
 async def current_principal(
     runtime: RuntimeDep,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("Missing bearer token")
     principal = verify_token(credentials.credentials, runtime.keys.jwt_secret)
     if principal.organization_id not in runtime.known_organizations:
-        await OrganizationRepository(session).ensure(principal.organization_id)
+        # Its own short transaction: the request's session must not hold a write lock (SQLite) while
+        # the read path takes transcript leases on other connections.
+        async with runtime.sessions() as session:
+            await OrganizationRepository(session).ensure(principal.organization_id)
+            await session.commit()
         runtime.known_organizations.add(principal.organization_id)
     return principal
 
@@ -56,8 +59,48 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def get_recording_service(runtime: RuntimeDep, session: SessionDep) -> RecordingService:
-    return RecordingService(CallRepository(session), runtime.providers)
+def get_recording_service(runtime: RuntimeDep) -> RecordingService:
+    return runtime.recordings
 
 
 RecordingServiceDep = Annotated[RecordingService, Depends(get_recording_service)]
+
+
+def require_superadmin(principal: CurrentPrincipal) -> Principal:
+    if principal.role != SUPERADMIN:
+        raise Forbidden("This action needs the SUPERADMIN role")
+    return principal
+
+
+SuperAdmin = Annotated[Principal, Depends(require_superadmin)]
+
+
+def target_organization(
+    principal: CurrentPrincipal,
+    organization_id: Annotated[
+        str | None, Query(alias="organizationId", description="Act on this organisation (SUPERADMIN only).")
+    ] = None,
+) -> str:
+    """The caller's own organisation, or for a SUPERADMIN the one named by `?organizationId=`."""
+    if organization_id is None or organization_id == principal.organization_id:
+        return principal.organization_id
+    if principal.role != SUPERADMIN:
+        raise Forbidden("Only a SUPERADMIN may act on another organisation")
+    if not is_plain_id(organization_id):
+        raise ValidationFailed(
+            "organizationId is malformed",
+            details=[
+                {"field": "organizationId", "message": "1-64 letters, digits or _.:@-", "type": "pattern"}
+            ],
+        )
+    return organization_id
+
+
+TargetOrganization = Annotated[str, Depends(target_organization)]
+
+
+def get_provider_config_service(runtime: RuntimeDep) -> ProviderConfigService:
+    return ProviderConfigService(runtime.credentials)
+
+
+ProviderConfigDep = Annotated[ProviderConfigService, Depends(get_provider_config_service)]

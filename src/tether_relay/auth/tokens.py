@@ -51,13 +51,17 @@ def verify_token(token: str, secret: str) -> Principal:
     user_id = claims.get("id", claims.get("sub"))
     organization_id = claims.get("organizationId")
     role = claims.get("accessRole")
-    if not _is_id(user_id) or not _is_id(organization_id) or not (role is None or _is_id(role)):
+    if (
+        not is_plain_id(user_id)
+        or not is_plain_id(organization_id)
+        or not (role is None or is_plain_id(role))
+    ):
         raise Unauthorized("Token claims are missing or malformed")
     assert isinstance(user_id, str) and isinstance(organization_id, str)
     return Principal(user_id=user_id, organization_id=organization_id, role=role)
 
 
-def _is_id(value: object) -> bool:
+def is_plain_id(value: object) -> bool:
     return isinstance(value, str) and _ID_PATTERN.match(value) is not None
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -8,17 +7,9 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
+from tether_relay.ids import new_call_id, new_recording_id
 
 PROVIDERS = ("twilio", "sinch", "elevenlabs", "external")
-
-
-def new_call_id() -> str:
-    # Opaque and unguessable (96 random bits), shaped like the 24-hex ids of the wider API.
-    return secrets.token_hex(12)
-
-
-def new_recording_id() -> str:
-    return "rec_" + secrets.token_hex(12)
 
 
 class Call(Base):
@@ -55,6 +46,12 @@ class Call(Base):
     transcription_data: Mapped[Any | None] = mapped_column(JSONType)
     transcription_source: Mapped[str | None] = mapped_column(String(32))
     transcription_fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # ready | pending | unavailable | failed; see transcripts/service.py for what each means.
+    transcription_status: Mapped[str | None] = mapped_column(String(16))
+    # The right to fetch the transcript from the provider, held by one reader in any replica at a time.
+    transcript_lease_owner: Mapped[str | None] = mapped_column(String(32))
+    transcript_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    transcript_retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -80,6 +77,8 @@ class Recording(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     duration: Mapped[float | None] = mapped_column(Float)
     channels: Mapped[int | None] = mapped_column(Integer)
+    # Sinch writes its transcript as a JSON file beside the recording, in the same bucket.
+    transcript_key: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     call: Mapped[Call] = relationship(back_populates="recordings")
@@ -88,8 +87,3 @@ class Recording(Base):
     def public_id(self) -> str:
         """The `recordingId` users see: the provider's own id (Twilio `RE…`) where there is one."""
         return self.provider_recording_id or self.id
-
-
-def recording_key(organization_id: str, call_id: str, recording_id: str, extension: str) -> str:
-    """Where a recording's audio lives inside a bucket: one folder per organisation, then per call."""
-    return f"{organization_id}/{call_id}/{recording_id}.{extension}"

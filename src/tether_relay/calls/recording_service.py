@@ -1,17 +1,25 @@
-"""GET /api/calls/{callId}/recording: find the caller's call, get its audio, attach the transcript."""
+"""GET /api/calls/{callId}/recording: find the caller's call, get its audio, attach the transcript.
+
+This path holds no transaction across provider calls: it reads the call in one short session and writes
+what it learns (leases, transcripts, discovered recordings) in others. A request-long session would pin
+a pool connection for the length of a Twilio download and, on SQLite, could hold the write lock that
+another reader's lease needs.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from tether_relay.auth.principal import Principal
-from tether_relay.calls.errors import CallNotFound, RecordingNotFound
 from tether_relay.calls.models import Call, Recording
 from tether_relay.calls.repository import CallRepository
-from tether_relay.providers.base import AudioSource, RecordingRef
+from tether_relay.calls.transcript_service import TranscriptService
+from tether_relay.errors import CallNotFound
+from tether_relay.providers.base import AudioSource, CallRef, FetchedAudio, RecordingRef
 from tether_relay.providers.registry import ProviderRegistry
-from tether_relay.transcripts.model import text_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,47 +30,75 @@ class RecordingPayload:
     direction: str | None
     from_number: str | None
     to_number: str | None
+    transcription_status: str | None
     transcription_text: str | None
     transcription_data: Any | None
 
 
 class RecordingService:
-    def __init__(self, calls: CallRepository, providers: ProviderRegistry) -> None:
-        self._calls = calls
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        providers: ProviderRegistry,
+        transcripts: TranscriptService,
+    ) -> None:
+        self._sessions = sessions
         self._providers = providers
+        self._transcripts = transcripts
 
     async def for_call(self, principal: Principal, call_id: str) -> RecordingPayload:
-        call = await self._calls.get_visible_to(principal, call_id)
+        async with self._sessions() as session:
+            call = await CallRepository(session).get_visible_to(principal, call_id)
         if call is None:
             raise CallNotFound()
-        audio_provider = self._providers.audio_for(call.provider)
-        recording = _latest(call)
-        audio = await audio_provider.audio(_ref(call, recording))
+        provider = self._providers.get(call.provider)
+        ref = call_ref(call)
+        fetched = await provider.audio(ref, recording_ref(call.recordings[-1]) if call.recordings else None)
+        if fetched.discovered:
+            await self._remember(call.id, fetched)
+        transcript = await self._transcripts.ensure(provider, call, ref, fetched.recording)
         return RecordingPayload(
-            audio=audio,
-            recording_id=recording.public_id,
-            duration=recording.duration if recording.duration is not None else call.duration,
+            audio=fetched.audio,
+            recording_id=fetched.recording.public_id,
+            duration=fetched.recording.duration if fetched.recording.duration is not None else call.duration,
             direction=call.direction,
             from_number=call.from_number,
             to_number=call.to_number,
-            transcription_text=call.transcription_text or text_of(call.transcription_data),
-            transcription_data=call.transcription_data,
+            transcription_status=transcript.status,
+            transcription_text=transcript.text,
+            transcription_data=transcript.data,
         )
 
+    async def _remember(self, call_id: str, fetched: FetchedAudio) -> None:
+        r = fetched.recording
+        async with self._sessions() as session:
+            await CallRepository(session).save_recording(
+                call_id,
+                Recording(
+                    id=r.recording_id,
+                    storage_bucket=r.storage_bucket,
+                    storage_key=r.storage_key,
+                    provider_recording_id=r.provider_recording_id,
+                    content_type=r.content_type,
+                    duration=r.duration,
+                    channels=fetched.channels,
+                    size_bytes=fetched.size_bytes,
+                ),
+            )
+            await session.commit()
 
-def _latest(call: Call) -> Recording:
-    if not call.recordings:
-        raise RecordingNotFound()
-    return call.recordings[-1]
+
+def call_ref(call: Call) -> CallRef:
+    return CallRef(call.id, call.organization_id, call.provider, call.provider_call_id, call.direction)
 
 
-def _ref(call: Call, recording: Recording) -> RecordingRef:
+def recording_ref(recording: Recording) -> RecordingRef:
     return RecordingRef(
-        organization_id=call.organization_id,
-        provider=call.provider,
-        provider_call_id=call.provider_call_id,
+        recording_id=recording.id,
         storage_bucket=recording.storage_bucket,
         storage_key=recording.storage_key,
         provider_recording_id=recording.provider_recording_id,
         content_type=recording.content_type,
+        duration=recording.duration,
+        transcript_key=recording.transcript_key,
     )

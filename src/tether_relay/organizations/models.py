@@ -27,4 +27,6 @@ class ProviderCredential(Base):
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(16))
     encrypted: Mapped[str] = mapped_column(Text)
+    # Not a secret: what a webhook names its sender by (Twilio AccountSid, Sinch application key).
+    lookup_key: Mapped[str | None] = mapped_column(String(128), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

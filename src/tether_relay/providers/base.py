@@ -1,20 +1,37 @@
+"""The provider boundary: what adapters are given, what they return, and the protocol they implement.
+No ORM object and no vendor JSON crosses this line."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from tether_relay.transcripts.model import Utterance
+
+
+@dataclass(frozen=True, slots=True)
+class CallRef:
+    call_id: str
+    organization_id: str
+    provider: str
+    provider_call_id: str
+    direction: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class RecordingRef:
-    """What an adapter needs to know about one recording of one call; no ORM object crosses this line."""
-
-    organization_id: str
-    provider: str
-    provider_call_id: str
+    recording_id: str
     storage_bucket: str | None
     storage_key: str | None
     provider_recording_id: str | None
     content_type: str
+    duration: float | None
+    transcript_key: str | None = None
+
+    @property
+    def public_id(self) -> str:
+        return self.provider_recording_id or self.recording_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +51,59 @@ class InlineAudio:
 AudioSource = SignedAudio | InlineAudio
 
 
-class AudioProvider(Protocol):
-    """How one provider's recordings reach a client."""
+@dataclass(frozen=True, slots=True)
+class FetchedAudio:
+    audio: AudioSource
+    recording: RecordingRef
+    # True when the adapter learnt something about the recording that the Call should remember
+    # (a Twilio RecordingSid found through the call, ElevenLabs audio re-hosted in R2).
+    discovered: bool = False
+    channels: int | None = None
+    size_bytes: int | None = None
 
-    async def audio(self, recording: RecordingRef) -> AudioSource: ...
+
+@dataclass(frozen=True, slots=True)
+class CallDetails:
+    """Call facts a provider reports alongside its transcript (ElevenLabs does)."""
+
+    from_number: str | None = None
+    to_number: str | None = None
+    direction: str | None = None
+    duration: float | None = None
+    start_time: datetime | None = None
+
+
+TranscriptStatus = Literal["ready", "pending", "unavailable"]
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptResult:
+    """`ready` and `unavailable` are final and cached; `pending` (provider still processing) is retried."""
+
+    status: TranscriptStatus
+    source: str
+    data: list[Utterance] | dict[str, Any] | None = None
+    text: str | None = None
+    details: CallDetails | None = None
+
+    @classmethod
+    def pending(cls, source: str) -> TranscriptResult:
+        return cls("pending", source)
+
+    @classmethod
+    def unavailable(cls, source: str) -> TranscriptResult:
+        return cls("unavailable", source)
+
+
+class Provider(Protocol):
+    """One telephony or voice-AI provider: how its audio reaches a client, and where its transcript is."""
+
+    name: str
+    # False when the transcript arrives with the call (ingest) and there is nothing to fetch.
+    fetches_transcripts: bool
+
+    async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio: ...
+
+    async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult | None:
+        """None when this provider has no transcript to fetch (it arrived with the call)."""
+        ...

@@ -1,21 +1,21 @@
-"""Which adapter serves each provider's audio. Twilio's server-side fetch registers here too."""
+"""Which adapter serves each provider."""
 
 from __future__ import annotations
 
-from tether_relay.calls.errors import UnsupportedProvider
-from tether_relay.providers.base import AudioProvider
+from tether_relay.errors import UnsupportedProvider
+from tether_relay.providers.base import Provider
 
 
 class ProviderRegistry:
-    def __init__(self, audio: dict[str, AudioProvider]) -> None:
-        self._audio = audio
+    def __init__(self, *providers: Provider) -> None:
+        self._providers = {provider.name: provider for provider in providers}
 
-    def audio_for(self, provider: str) -> AudioProvider:
+    def get(self, name: str) -> Provider:
         try:
-            return self._audio[provider]
+            return self._providers[name]
         except KeyError:
             raise UnsupportedProvider() from None
 
     @property
-    def providers(self) -> frozenset[str]:
-        return frozenset(self._audio)
+    def names(self) -> frozenset[str]:
+        return frozenset(self._providers)

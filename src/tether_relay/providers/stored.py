@@ -1,22 +1,46 @@
-"""Recordings that sit in one of our buckets (Sinch → S3; ElevenLabs and external → R2): sign a URL."""
+"""Recordings that sit in one of our buckets: the answer is a short-lived signed URL. Sinch, ElevenLabs
+and external calls all serve their audio this way; external calls bring their transcript with them."""
 
 from __future__ import annotations
 
-from tether_relay.calls.errors import RecordingNotFound, RecordingSigningFailed
-from tether_relay.providers.base import RecordingRef, SignedAudio
+from tether_relay.errors import RecordingNotFound, RecordingSigningFailed
+from tether_relay.providers.base import CallRef, FetchedAudio, RecordingRef, SignedAudio, TranscriptResult
 from tether_relay.storage.buckets import Buckets
 
 
 class StoredAudio:
     def __init__(self, buckets: Buckets, ttl_seconds: int) -> None:
-        self._buckets = buckets
+        self.buckets = buckets
         self._ttl = ttl_seconds
 
-    async def audio(self, recording: RecordingRef) -> SignedAudio:
-        if recording.storage_bucket is None or recording.storage_key is None:
+    def has(self, recording: RecordingRef | None) -> bool:
+        return (
+            recording is not None
+            and recording.storage_bucket is not None
+            and recording.storage_key is not None
+        )
+
+    def sign(self, recording: RecordingRef | None) -> FetchedAudio:
+        if recording is None or recording.storage_bucket is None or recording.storage_key is None:
             raise RecordingNotFound()
         try:
-            store = self._buckets.get(recording.storage_bucket)
-            return SignedAudio(store.signed_url(recording.storage_key, self._ttl))
+            url = self.buckets.get(recording.storage_bucket).signed_url(recording.storage_key, self._ttl)
         except Exception as exc:  # any signing failure is a 500 with no internals
             raise RecordingSigningFailed() from exc
+        return FetchedAudio(SignedAudio(url), recording)
+
+
+class ExternalProvider:
+    """Calls ingested through POST /api/calls/ingest: audio in R2, transcript from the ingest payload."""
+
+    name = "external"
+    fetches_transcripts = False
+
+    def __init__(self, stored: StoredAudio) -> None:
+        self._stored = stored
+
+    async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio:
+        return self._stored.sign(recording)
+
+    async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult | None:
+        return None

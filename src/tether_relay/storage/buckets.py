@@ -14,6 +14,11 @@ RECORDINGS = "recordings"  # R2: ElevenLabs, external (ingested) and, later, re-
 SINCH = "sinch"  # the S3 bucket that Sinch records into
 
 
+def recording_key(organization_id: str, call_id: str, recording_id: str, extension: str) -> str:
+    """Where a recording's audio lives inside a bucket: one folder per organisation, then per call."""
+    return f"{organization_id}/{call_id}/{recording_id}.{extension}"
+
+
 @dataclass(frozen=True, slots=True)
 class Buckets:
     stores: dict[str, ObjectStore]

@@ -43,6 +43,13 @@ class LocalStore:
         partial.write_bytes(data)
         partial.replace(path)
 
+    async def get(self, key: str) -> bytes | None:
+        path = self.path_for(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return None
+
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path_for(key).unlink, True)
 

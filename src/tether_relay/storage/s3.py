@@ -56,6 +56,21 @@ class S3Store:
 
         await self._run(upload)
 
+    async def get(self, key: str) -> bytes | None:
+        def download() -> bytes | None:
+            try:
+                body: bytes = self._boto().get_object(Bucket=self._bucket.bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None
+                raise
+            return body
+
+        try:
+            return await asyncio.to_thread(download)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 operation failed: {type(exc).__name__}") from None
+
     async def delete(self, key: str) -> None:
         def remove() -> None:
             self._boto().delete_object(Bucket=self._bucket.bucket, Key=key)

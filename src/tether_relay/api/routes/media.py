@@ -10,8 +10,7 @@ from fastapi.responses import FileResponse
 
 from tether_relay.api.deps import RuntimeDep
 from tether_relay.api.errors import error_responses
-from tether_relay.calls.errors import RecordingNotFound
-from tether_relay.errors import SignedUrlRefused
+from tether_relay.errors import RecordingNotFound, SignedUrlRefused
 from tether_relay.storage.base import StorageError
 
 router = APIRouter(tags=["Calls"])

@@ -1,0 +1,186 @@
+"""Provider credentials per organisation: voice providers (Twilio, Sinch) and voice AI (ElevenLabs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tether_relay.api.deps import CurrentPrincipal, ProviderConfigDep, SuperAdmin, TargetOrganization
+from tether_relay.api.errors import error_responses
+
+router = APIRouter(tags=["Calls"])
+
+
+def _sid(prefix: str) -> Any:
+    return Field(
+        None, pattern=rf"^{prefix}[0-9a-fA-F]{{32}}$", description=f"`{prefix}…` SID (34 characters)"
+    )
+
+
+Secret = Annotated[str, Field(min_length=1, max_length=512)]
+E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164 number, e.g. +14155551234")]
+
+
+class VoiceProviderConfig(BaseModel):
+    """Overwrites that provider's configuration. Twilio needs the account SID and either its auth token or an
+    API key pair; Sinch needs the application key and secret."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    provider: Literal["twilio", "sinch"]
+    phoneNumber: E164 | None = None
+    twilioAccountSid: str | None = _sid("AC")
+    twilioAuthToken: Secret | None = None
+    twilioApiKeySid: str | None = _sid("SK")
+    twilioApiKeySecret: Secret | None = None
+    twilioTwimlAppSid: str | None = _sid("AP")
+    twilioServiceSid: str | None = _sid("GA")
+    sinchApplicationKey: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    sinchApplicationSecret: Secret | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> VoiceProviderConfig:
+        if self.provider == "twilio":
+            if not self.twilioAccountSid:
+                raise ValueError("twilioAccountSid is required for twilio")
+            if not self.twilioAuthToken and not (self.twilioApiKeySid and self.twilioApiKeySecret):
+                raise ValueError("twilio needs twilioAuthToken, or twilioApiKeySid with twilioApiKeySecret")
+        elif not (self.sinchApplicationKey and self.sinchApplicationSecret):
+            raise ValueError("sinch needs sinchApplicationKey and sinchApplicationSecret")
+        return self
+
+
+class VoiceAiConfig(BaseModel):
+    """Partial update: fields left out are kept, fields sent as null are cleared."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    aiVoiceProvider: Literal["elevenlabs"] | None = None
+    elevenlabsApiKey: Secret | None = None
+    elevenlabsWebhookSecret: Secret | None = None
+    generateToolSecret: bool = False
+    sinchEstKeyId: Secret | None = None
+    sinchEstKeySecret: Secret | None = None
+    sinchEstProjectId: Secret | None = None
+    sinchEstTrunkId: Secret | None = None
+    sinchEstTrunkDomain: Secret | None = None
+
+
+class Saved(BaseModel):
+    success: Literal[True]
+    message: str
+    organizationId: str
+    elevenlabsToolSecret: str | None = Field(
+        None, description="Shown once, when generateToolSecret was true."
+    )
+
+
+class VoiceProvidersDescribed(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    success: Literal[True]
+    organizationId: str
+    providers: dict[str, dict[str, Any]]
+
+
+class VoiceAiDescribed(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    success: Literal[True]
+    organizationId: str
+
+
+class Deleted(BaseModel):
+    success: Literal[True]
+    message: str
+    deleted: bool
+
+
+WRITE_ERRORS = error_responses(400, 401, 403)
+
+
+@router.post(
+    "/api/calls/providers/config",
+    response_model=Saved,
+    responses=WRITE_ERRORS,
+    summary="Save voice provider configuration (superadmin)",
+)
+async def save_voice_provider_config(
+    body: VoiceProviderConfig,
+    _admin: SuperAdmin,
+    organization_id: TargetOrganization,
+    config: ProviderConfigDep,
+) -> Saved:
+    """Overwrites the Twilio or Sinch credentials of the organisation; secrets are encrypted at rest."""
+    await config.save_voice_provider(organization_id, body.provider, body.model_dump(exclude={"provider"}))
+    return Saved(success=True, message="Configuration saved", organizationId=organization_id)
+
+
+@router.get(
+    "/api/calls/providers/config",
+    response_model=VoiceProvidersDescribed,
+    responses=WRITE_ERRORS,
+    summary="Get voice provider configuration, secrets masked (superadmin)",
+)
+async def get_voice_provider_config(
+    _admin: SuperAdmin, organization_id: TargetOrganization, config: ProviderConfigDep
+) -> VoiceProvidersDescribed:
+    """What is configured for Twilio and Sinch, every secret masked."""
+    described = await config.describe_voice_providers(organization_id)
+    return VoiceProvidersDescribed(success=True, organizationId=organization_id, providers=described)
+
+
+@router.delete(
+    "/api/calls/providers/config/{provider}",
+    response_model=Deleted,
+    responses=WRITE_ERRORS,
+    summary="Remove a provider's credentials (superadmin)",
+)
+async def delete_provider_config(
+    provider: Annotated[Literal["twilio", "sinch", "elevenlabs"], Path()],
+    _admin: SuperAdmin,
+    organization_id: TargetOrganization,
+    config: ProviderConfigDep,
+) -> Deleted:
+    """Removes the credentials; `deleted` says whether there were any."""
+    deleted = await config.delete(organization_id, provider)
+    return Deleted(success=True, message=f"{provider} configuration removed", deleted=deleted)
+
+
+@router.post(
+    "/api/calls/voice-ai/config",
+    response_model=Saved,
+    responses=WRITE_ERRORS,
+    summary="Save voice AI configuration (superadmin)",
+)
+async def save_voice_ai_config(
+    body: VoiceAiConfig, _admin: SuperAdmin, organization_id: TargetOrganization, config: ProviderConfigDep
+) -> Saved:
+    """Partial update of the ElevenLabs (and Sinch EST) settings."""
+    changes = body.model_dump(exclude_unset=True, exclude={"generateToolSecret"})
+    tool_secret = await config.save_voice_ai(
+        organization_id, changes, generate_tool_secret=body.generateToolSecret
+    )
+    return Saved(
+        success=True,
+        message="Configuration saved",
+        organizationId=organization_id,
+        elevenlabsToolSecret=tool_secret,
+    )
+
+
+@router.get(
+    "/api/calls/voice-ai/config",
+    response_model=VoiceAiDescribed,
+    responses=error_responses(400, 401, 403),
+    summary="Get voice AI configuration (booleans and masks)",
+)
+async def get_voice_ai_config(
+    _member: CurrentPrincipal, organization_id: TargetOrganization, config: ProviderConfigDep
+) -> VoiceAiDescribed:
+    """Open to any member: it shows only whether things are set, and masked values."""
+    return VoiceAiDescribed(
+        success=True, organizationId=organization_id, **await config.describe_voice_ai(organization_id)
+    )

@@ -1,0 +1,131 @@
+"""The transcript cache: fetched from the provider on the first read, stored on the Call, never fetched
+again once final. Coordination is in the database (a lease on the call's row), so concurrent first reads
+in any number of replicas make exactly one provider request; the others wait for its result.
+
+Statuses: `ready` (final, with a transcript), `unavailable` (final: the provider has none), `pending`
+(the provider is still processing; retried at most once per TETHER_TRANSCRIPT_RETRY_SECONDS) and
+`failed` (the provider could not be reached; retried on the same schedule). A failure never fails the
+recording: the read answers with `transcriptionText: null`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_relay.calls.models import Call
+from tether_relay.calls.repository import CallRepository
+from tether_relay.db import utcnow
+from tether_relay.providers.base import CallRef, Provider, RecordingRef, TranscriptResult
+from tether_relay.transcripts.model import text_of
+
+log = logging.getLogger("tether_relay.transcripts")
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptView:
+    status: str | None
+    text: str | None
+    data: Any | None
+
+    @classmethod
+    def of(cls, call: Call) -> TranscriptView:
+        return cls(
+            call.transcription_status,
+            call.transcription_text or text_of(call.transcription_data),
+            call.transcription_data,
+        )
+
+
+class TranscriptService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        retry_seconds: int,
+        lease_seconds: int,
+        clock: Callable[[], datetime] = utcnow,
+        poll_seconds: float = 0.05,
+    ) -> None:
+        self._sessions = sessions
+        self._retry = timedelta(seconds=retry_seconds)
+        self._lease = timedelta(seconds=lease_seconds)
+        self._clock = clock
+        self._poll = poll_seconds
+
+    async def ensure(
+        self, provider: Provider, call: Call, ref: CallRef, recording: RecordingRef | None
+    ) -> TranscriptView:
+        if not provider.fetches_transcripts or not _may_fetch(call, self._clock()):
+            return TranscriptView.of(call)
+        owner = secrets.token_hex(8)
+        latest = await self._acquire(ref.call_id, owner)
+        if latest is not None:
+            return latest  # another reader fetched it, or it is not due yet
+        try:
+            result = await provider.transcript(ref, recording)
+        except Exception as exc:  # noqa: BLE001 - a transcript failure never fails the recording
+            log.warning("transcript fetch failed", extra={"provider": ref.provider, "cause": str(exc)})
+            await self._defer(ref.call_id, owner, "failed")
+            return TranscriptView("failed", None, None)
+        if result is None:  # the adapter had nothing to fetch after all
+            await self._defer(ref.call_id, owner, "unavailable")
+            return TranscriptView.of(call)
+        return await self._record(ref.call_id, owner, result)
+
+    async def _acquire(self, call_id: str, owner: str) -> TranscriptView | None:
+        """Take the lease (None), or return what a reader holding it produced, waiting up to one lease."""
+        deadline = time.monotonic() + self._lease.total_seconds()
+        while True:
+            now = self._clock()
+            async with self._sessions() as session:
+                calls = CallRepository(session)
+                if await calls.take_transcript_lease(call_id, owner, now, now + self._lease):
+                    await session.commit()
+                    return None
+                call = await calls.get(call_id)
+                await session.commit()
+            if call is None or not _may_fetch(call, now) or time.monotonic() > deadline:
+                return TranscriptView.of(call) if call else TranscriptView(None, None, None)
+            if call.transcript_lease_until is None or call.transcript_lease_until < now:
+                continue  # the holder just finished or its lease lapsed: try again at once
+            await asyncio.sleep(self._poll)
+
+    async def _record(self, call_id: str, owner: str, result: TranscriptResult) -> TranscriptView:
+        if result.status == "pending":
+            await self._defer(call_id, owner, "pending")
+            return TranscriptView("pending", None, None)
+        async with self._sessions() as session:
+            await CallRepository(session).store_transcript(
+                call_id,
+                owner,
+                status=result.status,
+                source=result.source,
+                text=result.text,
+                data=result.data,
+                now=self._clock(),
+                details=result.details,
+            )
+            await session.commit()
+        return TranscriptView(result.status, result.text, result.data)
+
+    async def _defer(self, call_id: str, owner: str, status: str) -> None:
+        async with self._sessions() as session:
+            await CallRepository(session).defer_transcript(
+                call_id, owner, status=status, retry_after=self._clock() + self._retry
+            )
+            await session.commit()
+
+
+def _may_fetch(call: Call, now: datetime) -> bool:
+    if call.transcription_fetched_at is not None:
+        return False  # final: cached for good
+    return call.transcript_retry_after is None or call.transcript_retry_after <= now

@@ -1,0 +1,14 @@
+"""Identifiers the service mints: opaque and unguessable."""
+
+from __future__ import annotations
+
+import secrets
+
+
+def new_call_id() -> str:
+    # 96 random bits, shaped like the 24-hex ids of the wider API.
+    return secrets.token_hex(12)
+
+
+def new_recording_id() -> str:
+    return "rec_" + secrets.token_hex(12)

@@ -1,0 +1,146 @@
+"""Provider credentials per organisation, encrypted at rest.
+
+Each (organisation, provider) row holds one Fernet token of a JSON object. The organisation and provider
+are sealed inside it too and checked on the way out, so a ciphertext copied into another organisation's
+row does not decrypt there. Reads and writes use their own short transactions: adapters call this in the
+middle of a request whose own session must stay free of write locks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_relay.organizations.models import ProviderCredential
+from tether_relay.organizations.repository import OrganizationRepository
+
+Values = dict[str, str]
+
+
+class CredentialsCorrupt(Exception):
+    """A stored credential did not decrypt with this deployment's key (rotated key, or a moved row)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioCredentials:
+    account_sid: str
+    auth_token: str | None
+    api_key_sid: str | None
+    api_key_secret: str | None
+    service_sid: str | None
+
+    @property
+    def basic_auth(self) -> tuple[str, str]:
+        """Twilio accepts an API key pair or the account's auth token; prefer the revocable key."""
+        if self.api_key_sid and self.api_key_secret:
+            return self.api_key_sid, self.api_key_secret
+        assert self.auth_token is not None
+        return self.account_sid, self.auth_token
+
+
+@dataclass(frozen=True, slots=True)
+class SinchCredentials:
+    application_key: str
+    application_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class ElevenLabsCredentials:
+    api_key: str | None
+    webhook_secret: str | None
+
+
+class CredentialStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], key: bytes) -> None:
+        self._sessions = sessions
+        self._fernet = Fernet(key)
+
+    def _seal(self, organization_id: str, provider: str, values: Values) -> str:
+        plain = json.dumps({"organizationId": organization_id, "provider": provider, "values": values})
+        return self._fernet.encrypt(plain.encode()).decode()
+
+    def _open(self, row: ProviderCredential) -> Values:
+        try:
+            sealed = json.loads(self._fernet.decrypt(row.encrypted.encode()))
+        except InvalidToken:
+            raise CredentialsCorrupt(f"{row.provider} credentials do not decrypt") from None
+        if (sealed.get("organizationId"), sealed.get("provider")) != (row.organization_id, row.provider):
+            raise CredentialsCorrupt(f"{row.provider} credentials belong to another row")
+        values: Values = sealed["values"]
+        return values
+
+    async def get(self, organization_id: str, provider: str) -> Values | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(ProviderCredential).where(
+                    ProviderCredential.organization_id == organization_id,
+                    ProviderCredential.provider == provider,
+                )
+            )
+        return None if row is None else self._open(row)
+
+    async def save(
+        self, organization_id: str, provider: str, values: Values, *, lookup_key: str | None = None
+    ) -> None:
+        async with self._sessions() as session:
+            await OrganizationRepository(session).ensure(organization_id)
+            row = await session.scalar(
+                select(ProviderCredential)
+                .where(
+                    ProviderCredential.organization_id == organization_id,
+                    ProviderCredential.provider == provider,
+                )
+                .with_for_update()
+            )
+            if row is None:
+                row = ProviderCredential(organization_id=organization_id, provider=provider, encrypted="")
+                session.add(row)
+            row.encrypted = self._seal(organization_id, provider, values)
+            row.lookup_key = lookup_key
+            await session.commit()
+
+    async def delete(self, organization_id: str, provider: str) -> bool:
+        async with self._sessions() as session:
+            result = await session.execute(
+                delete(ProviderCredential).where(
+                    ProviderCredential.organization_id == organization_id,
+                    ProviderCredential.provider == provider,
+                )
+            )
+            await session.commit()
+        return bool(getattr(result, "rowcount", 0))
+
+    async def twilio(self, organization_id: str) -> TwilioCredentials | None:
+        values = await self.get(organization_id, "twilio")
+        if not values or not values.get("twilioAccountSid"):
+            return None
+        has_token = bool(values.get("twilioAuthToken"))
+        has_key = bool(values.get("twilioApiKeySid") and values.get("twilioApiKeySecret"))
+        if not (has_token or has_key):
+            return None
+        return TwilioCredentials(
+            account_sid=values["twilioAccountSid"],
+            auth_token=values.get("twilioAuthToken") or None,
+            api_key_sid=values.get("twilioApiKeySid") or None,
+            api_key_secret=values.get("twilioApiKeySecret") or None,
+            service_sid=values.get("twilioServiceSid") or None,
+        )
+
+    async def sinch(self, organization_id: str) -> SinchCredentials | None:
+        values = await self.get(organization_id, "sinch")
+        if not values or not values.get("sinchApplicationKey") or not values.get("sinchApplicationSecret"):
+            return None
+        return SinchCredentials(values["sinchApplicationKey"], values["sinchApplicationSecret"])
+
+    async def elevenlabs(self, organization_id: str) -> ElevenLabsCredentials | None:
+        values = await self.get(organization_id, "elevenlabs")
+        if not values:
+            return None
+        return ElevenLabsCredentials(
+            api_key=values.get("elevenlabsApiKey") or None,
+            webhook_secret=values.get("elevenlabsWebhookSecret") or None,
+        )

@@ -1,0 +1,108 @@
+"""ElevenLabs → our dataclasses. Audio normally arrives by webhook into R2; if that webhook was lost it
+is fetched from the conversation once, stored in R2, and signed like any other stored recording."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tether_relay.errors import RecordingNotFound
+from tether_relay.ids import new_recording_id
+from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.base import (
+    CallDetails,
+    CallRef,
+    FetchedAudio,
+    RecordingRef,
+    TranscriptResult,
+)
+from tether_relay.providers.elevenlabs.client import ElevenLabsClient, is_conversation_id
+from tether_relay.providers.elevenlabs.payloads import Conversation
+from tether_relay.providers.errors import ElevenLabsCredentialsMissing
+from tether_relay.providers.stored import StoredAudio
+from tether_relay.storage.buckets import RECORDINGS, recording_key
+from tether_relay.transcripts.model import Utterance, to_text
+
+SOURCE = "elevenlabs"
+_PENDING = {"initiated", "in-progress", "processing"}
+
+
+class ElevenLabsProvider:
+    name = "elevenlabs"
+    fetches_transcripts = True
+
+    def __init__(self, client: ElevenLabsClient, credentials: CredentialStore, stored: StoredAudio) -> None:
+        self._client = client
+        self._credentials = credentials
+        self._stored = stored
+
+    async def _api_key(self, organization_id: str) -> str | None:
+        creds = await self._credentials.elevenlabs(organization_id)
+        return creds.api_key if creds else None
+
+    async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio:
+        if self._stored.has(recording):
+            return self._stored.sign(recording)
+        api_key = await self._api_key(call.organization_id)
+        if api_key is None:
+            raise ElevenLabsCredentialsMissing()
+        if not is_conversation_id(call.provider_call_id):
+            raise RecordingNotFound()
+        audio = await self._client.audio(api_key, call.provider_call_id)
+        if not audio:
+            raise RecordingNotFound()
+        recording_id = recording.recording_id if recording else new_recording_id()
+        key = recording_key(call.organization_id, call.call_id, recording_id, "mp3")
+        await self._stored.buckets.get(RECORDINGS).put(key, audio, "audio/mpeg")
+        ref = RecordingRef(
+            recording_id, RECORDINGS, key, None, "audio/mpeg", recording.duration if recording else None
+        )
+        signed = self._stored.sign(ref)
+        return FetchedAudio(signed.audio, ref, discovered=True, size_bytes=len(audio))
+
+    async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
+        api_key = await self._api_key(call.organization_id)
+        if api_key is None or not is_conversation_id(call.provider_call_id):
+            return TranscriptResult.unavailable(SOURCE)
+        conversation = await self._client.conversation(api_key, call.provider_call_id)
+        if conversation is None:
+            return TranscriptResult.unavailable(SOURCE)
+        return conversation_transcript(conversation)
+
+
+def conversation_transcript(conversation: Conversation) -> TranscriptResult:
+    """A conversation (from the API or a `post_call_transcription` webhook) as our transcript."""
+    if conversation.status in _PENDING:
+        return TranscriptResult.pending(SOURCE)
+    if conversation.status == "failed":
+        return TranscriptResult.unavailable(SOURCE)
+    utterances: list[Utterance] = [
+        {
+            "role": "agent" if turn.role == "agent" else "user",
+            "message": turn.message,
+            "timestamp": float(turn.time_in_call_secs or 0),
+        }
+        for turn in conversation.transcript
+        if turn.message  # tool-call turns carry no words
+    ]
+    return TranscriptResult("ready", SOURCE, utterances, to_text(utterances), call_details(conversation))
+
+
+def call_details(conversation: Conversation) -> CallDetails | None:
+    metadata = conversation.metadata
+    if metadata is None:
+        return None
+    phone = metadata.phone_call
+    from_number = to_number = direction = None
+    if phone is not None:
+        direction = phone.direction
+        # Inbound: the external party called our agent's number; outbound: the reverse.
+        if phone.direction == "outbound":
+            from_number, to_number = phone.agent_number, phone.external_number
+        else:
+            from_number, to_number = phone.external_number, phone.agent_number
+    start = (
+        datetime.fromtimestamp(metadata.start_time_unix_secs, UTC)
+        if metadata.start_time_unix_secs is not None
+        else None
+    )
+    return CallDetails(from_number, to_number, direction, metadata.call_duration_secs, start)

@@ -1,0 +1,52 @@
+"""Thin HTTP for ElevenLabs: `xi-api-key` auth, our configured base URL, validated conversation ids."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import httpx
+from pydantic import ValidationError
+
+from tether_relay.providers.elevenlabs.payloads import Conversation
+from tether_relay.providers.errors import RecordingFetchFailed
+from tether_relay.providers.http import RetryPolicy, send
+
+PROVIDER = "elevenlabs"
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+def is_conversation_id(value: str) -> bool:
+    return _CONVERSATION_ID.match(value) is not None
+
+
+class ElevenLabsClient:
+    def __init__(self, http: httpx.AsyncClient, base_url: str, policy: RetryPolicy) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._policy = policy
+
+    async def _get(self, api_key: str, path: str) -> httpx.Response:
+        request = self._http.build_request("GET", f"{self._base}{path}", headers={"xi-api-key": api_key})
+        return await send(self._http, request, provider=PROVIDER, policy=self._policy)
+
+    async def conversation(self, api_key: str, conversation_id: str) -> Conversation | None:
+        assert is_conversation_id(conversation_id)
+        response = await self._get(api_key, f"/v1/convai/conversations/{quote(conversation_id)}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RecordingFetchFailed(PROVIDER, response.status_code)
+        try:
+            return Conversation.model_validate_json(response.content)
+        except ValidationError:
+            raise RecordingFetchFailed(PROVIDER, response.status_code) from None
+
+    async def audio(self, api_key: str, conversation_id: str) -> bytes | None:
+        assert is_conversation_id(conversation_id)
+        response = await self._get(api_key, f"/v1/convai/conversations/{quote(conversation_id)}/audio")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RecordingFetchFailed(PROVIDER, response.status_code)
+        return response.content

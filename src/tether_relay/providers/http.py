@@ -1,0 +1,66 @@
+"""The one HTTP client for provider APIs, and the one retry loop: timeouts always explicit, transient
+failures retried with backoff, upstream errors translated into ours (like httpx's own
+map_httpcore_exceptions) so nothing above this layer sees an httpx exception."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import httpx
+
+from tether_relay.providers.errors import ProviderAuthFailed, RecordingFetchFailed
+
+
+def build_http_client(timeout_seconds: float) -> httpx.AsyncClient:
+    # follow_redirects: Twilio media may redirect to signed storage; httpx drops the Authorization
+    # header when a redirect leaves the origin, so our credentials never reach the storage host.
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        headers={"User-Agent": "tether-relay"},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int
+    backoff_seconds: float
+
+    def delay(self, attempt: int) -> float:
+        return float(self.backoff_seconds * 2**attempt)
+
+
+async def send(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    provider: str,
+    policy: RetryPolicy,
+    retry_not_found: bool = False,
+) -> httpx.Response:
+    """Send with retries on transport errors, 5xx, 429 and (if asked) 404; the body is read in full.
+
+    Returns the final response for 2xx and 4xx statuses; raises ProviderAuthFailed for 401/403 and
+    RecordingFetchFailed when the provider stays unreachable or broken.
+    """
+    last_status: int | None = None
+    for attempt in range(policy.attempts):
+        if attempt:
+            await asyncio.sleep(policy.delay(attempt - 1))
+        try:
+            response = await http.send(request)
+            await response.aread()
+        except (httpx.TransportError, httpx.DecodingError):
+            last_status = None  # timeout, reset, truncated body, refused connection
+            continue
+        last_status = response.status_code
+        if response.status_code in (401, 403):
+            raise ProviderAuthFailed(provider, response.status_code)
+        if response.status_code >= 500 or response.status_code == 429:
+            continue
+        if response.status_code == 404 and retry_not_found and attempt + 1 < policy.attempts:
+            continue
+        return response
+    raise RecordingFetchFailed(provider, last_status)

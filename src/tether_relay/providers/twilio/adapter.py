@@ -1,0 +1,143 @@
+"""Twilio → our dataclasses: audio fetched server-side as a data URI; transcripts from Voice Intelligence
+(when the organisation has a service SID) or else from the legacy Transcriptions of the recording."""
+
+from __future__ import annotations
+
+import base64
+
+from tether_relay.errors import RecordingNotFound
+from tether_relay.ids import new_recording_id
+from tether_relay.organizations.credentials import CredentialStore, TwilioCredentials
+from tether_relay.providers.base import CallRef, FetchedAudio, InlineAudio, RecordingRef, TranscriptResult
+from tether_relay.providers.errors import TwilioCredentialsMissing
+from tether_relay.providers.twilio import payloads
+from tether_relay.providers.twilio.client import TwilioClient
+from tether_relay.providers.twilio.payloads import is_sid
+from tether_relay.transcripts.model import Role, Utterance, to_text
+
+INTELLIGENCE = "twilio-intelligence"
+LEGACY = "twilio-transcriptions"
+_PENDING_INTELLIGENCE = {"queued", "in-progress", "new"}
+_PENDING_LEGACY = {"in-progress"}
+
+
+class TwilioProvider:
+    name = "twilio"
+    fetches_transcripts = True
+
+    def __init__(self, client: TwilioClient, credentials: CredentialStore) -> None:
+        self._client = client
+        self._credentials = credentials
+
+    async def _creds(self, organization_id: str) -> TwilioCredentials:
+        creds = await self._credentials.twilio(organization_id)
+        if creds is None:
+            raise TwilioCredentialsMissing()
+        return creds
+
+    async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio:
+        creds = await self._creds(call.organization_id)
+        ref, discovered, channels = recording, False, None
+        if ref is None or not is_sid("RE", ref.provider_recording_id):
+            found = await self._completed_recording(creds, call)
+            ref = _ref_for(found, ref)
+            discovered, channels = True, found.channels
+        assert ref.provider_recording_id is not None
+        audio = await self._client.media(creds, ref.provider_recording_id)
+        if audio is None:
+            raise RecordingNotFound()
+        data_uri = "data:audio/mpeg;base64," + base64.b64encode(audio).decode("ascii")
+        return FetchedAudio(
+            InlineAudio(data_uri), ref, discovered=discovered, channels=channels, size_bytes=len(audio)
+        )
+
+    async def _completed_recording(self, creds: TwilioCredentials, call: CallRef) -> payloads.Recording:
+        """The Call knows no RecordingSid (its webhook was lost): ask Twilio for the call's recordings."""
+        if not is_sid("CA", call.provider_call_id):
+            raise RecordingNotFound()
+        recordings = await self._client.call_recordings(creds, call.provider_call_id)
+        completed = [r for r in recordings if r.status == "completed" and is_sid("RE", r.sid)]
+        if not completed:
+            raise RecordingNotFound()
+        return completed[0]  # Twilio lists newest first
+
+    async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
+        creds = await self._credentials.twilio(call.organization_id)
+        if creds is None:
+            return TranscriptResult.unavailable(LEGACY)
+        sid = recording.provider_recording_id if recording else None
+        if not is_sid("RE", sid):
+            return TranscriptResult.pending(LEGACY)
+        assert sid is not None
+        if creds.service_sid:
+            return await self._intelligence(creds, creds.service_sid, sid, call.direction)
+        return await self._legacy(creds, sid)
+
+    async def _intelligence(
+        self, creds: TwilioCredentials, service_sid: str, recording_sid: str, direction: str | None
+    ) -> TranscriptResult:
+        transcripts = await self._client.intelligence_transcripts(creds, service_sid, recording_sid)
+        if not transcripts:
+            return TranscriptResult.pending(INTELLIGENCE)  # not created yet, or still being created
+        transcript = transcripts[0]  # one Transcript per RecordingSid
+        if transcript.status in _PENDING_INTELLIGENCE:
+            return TranscriptResult.pending(INTELLIGENCE)
+        if transcript.status != "completed":
+            return TranscriptResult.unavailable(INTELLIGENCE)
+        sentences = [s async for s in self._client.sentences(creds, transcript.sid)]
+        utterances = sentences_to_utterances(sentences, direction)
+        return TranscriptResult("ready", INTELLIGENCE, utterances, to_text(utterances))
+
+    async def _legacy(self, creds: TwilioCredentials, recording_sid: str) -> TranscriptResult:
+        transcriptions = await self._client.transcriptions(creds, recording_sid)
+        done = [t for t in transcriptions if t.status == "completed" and t.transcription_text]
+        if done:
+            # Legacy transcriptions are text only: no speakers, no times.
+            return TranscriptResult("ready", LEGACY, None, done[0].transcription_text)
+        if not transcriptions or any(t.status in _PENDING_LEGACY for t in transcriptions):
+            return TranscriptResult.pending(LEGACY)
+        return TranscriptResult.unavailable(LEGACY)
+
+
+def _ref_for(found: payloads.Recording, known: RecordingRef | None) -> RecordingRef:
+    return RecordingRef(
+        recording_id=known.recording_id if known else new_recording_id(),
+        storage_bucket=None,
+        storage_key=None,
+        provider_recording_id=found.sid,
+        content_type="audio/mpeg",
+        duration=_seconds(found.duration),
+    )
+
+
+def _seconds(value: float | str | None) -> float | None:
+    """Twilio sends durations and times as numbers or numeric strings; anything else is unknown."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def sentences_to_utterances(sentences: list[payloads.Sentence], direction: str | None) -> list[Utterance]:
+    """Channel 1 is the parent call leg: the caller on an inbound call, our agent on an outbound one."""
+    first: Role = "agent" if direction == "outbound" else "user"
+    second: Role = "user" if direction == "outbound" else "agent"
+    ordered = sorted(sentences, key=lambda s: (s.sentence_index is None, s.sentence_index or 0))
+    utterances: list[Utterance] = []
+    for sentence in ordered:
+        if not sentence.transcript:
+            continue
+        utterance: Utterance = {
+            "role": first if sentence.media_channel == 1 else second,
+            "message": sentence.transcript,
+            "timestamp": _seconds(sentence.start_time) or 0.0,
+        }
+        end = _seconds(sentence.end_time)
+        if end is not None:
+            utterance["end"] = end
+        if sentence.media_channel is not None:
+            utterance["channel"] = sentence.media_channel
+        utterances.append(utterance)
+    return utterances

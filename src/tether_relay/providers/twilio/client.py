@@ -1,0 +1,140 @@
+"""Thin HTTP for Twilio: URLs, Basic auth, paging. Every URL is built from our configured base URL, the
+organisation's AccountSid and a validated SID, never taken from a webhook or a response body."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from tether_relay.organizations.credentials import TwilioCredentials
+from tether_relay.providers.errors import RecordingFetchFailed
+from tether_relay.providers.http import RetryPolicy, send
+from tether_relay.providers.twilio import payloads
+from tether_relay.providers.twilio.payloads import is_sid
+
+P = TypeVar("P", bound=BaseModel)
+PROVIDER = "twilio"
+MAX_SENTENCE_PAGES = 50  # 5,000 sentences a page: far beyond any call
+
+
+def _basic(creds: TwilioCredentials) -> str:
+    username, password = creds.basic_auth
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
+class TwilioClient:
+    def __init__(
+        self, http: httpx.AsyncClient, api_base_url: str, intelligence_base_url: str, policy: RetryPolicy
+    ) -> None:
+        self._http = http
+        self._api = api_base_url.rstrip("/")
+        self._intelligence = intelligence_base_url.rstrip("/")
+        self._policy = policy
+
+    def _account(self, creds: TwilioCredentials) -> str:
+        return f"{self._api}/2010-04-01/Accounts/{creds.account_sid}"
+
+    async def _get(
+        self,
+        creds: TwilioCredentials,
+        url: str,
+        *,
+        params: dict[str, str] | None = None,
+        retry_not_found: bool = False,
+    ) -> httpx.Response:
+        request = self._http.build_request(
+            "GET", url, params=params, headers={"Authorization": _basic(creds)}
+        )
+        return await send(
+            self._http, request, provider=PROVIDER, policy=self._policy, retry_not_found=retry_not_found
+        )
+
+    async def _json(
+        self,
+        creds: TwilioCredentials,
+        url: str,
+        model: type[P],
+        *,
+        params: dict[str, str] | None = None,
+        retry_not_found: bool = False,
+    ) -> P | None:
+        response = await self._get(creds, url, params=params, retry_not_found=retry_not_found)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RecordingFetchFailed(PROVIDER, response.status_code)
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError:
+            raise RecordingFetchFailed(PROVIDER, response.status_code) from None
+
+    async def recording(self, creds: TwilioCredentials, recording_sid: str) -> payloads.Recording | None:
+        assert is_sid("RE", recording_sid)
+        url = f"{self._account(creds)}/Recordings/{recording_sid}.json"
+        return await self._json(creds, url, payloads.Recording, retry_not_found=True)
+
+    async def call_recordings(self, creds: TwilioCredentials, call_sid: str) -> list[payloads.Recording]:
+        assert is_sid("CA", call_sid)
+        url = f"{self._account(creds)}/Calls/{call_sid}/Recordings.json"
+        page = await self._json(creds, url, payloads.RecordingList, params={"PageSize": "50"})
+        return page.recordings if page else []
+
+    async def media(self, creds: TwilioCredentials, recording_sid: str) -> bytes | None:
+        """The MP3 (the extension picks the format), or None if Twilio still says 404 after retries."""
+        assert is_sid("RE", recording_sid)
+        url = f"{self._account(creds)}/Recordings/{recording_sid}.mp3"
+        response = await self._get(creds, url, retry_not_found=True)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise RecordingFetchFailed(PROVIDER, response.status_code)
+        return response.content
+
+    async def transcriptions(
+        self, creds: TwilioCredentials, recording_sid: str
+    ) -> list[payloads.Transcription]:
+        assert is_sid("RE", recording_sid)
+        url = f"{self._account(creds)}/Recordings/{recording_sid}/Transcriptions.json"
+        page = await self._json(creds, url, payloads.TranscriptionList)
+        return page.transcriptions if page else []
+
+    async def intelligence_transcripts(
+        self, creds: TwilioCredentials, service_sid: str, recording_sid: str
+    ) -> list[payloads.IntelligenceTranscript]:
+        assert is_sid("GA", service_sid)
+        assert is_sid("RE", recording_sid)
+        page = await self._json(
+            creds,
+            f"{self._intelligence}/v2/Transcripts",
+            payloads.IntelligenceTranscriptList,
+            params={"ServiceSid": service_sid, "SourceSid": recording_sid},
+        )
+        return page.transcripts if page else []
+
+    async def sentences(
+        self, creds: TwilioCredentials, transcript_sid: str
+    ) -> AsyncIterator[payloads.Sentence]:
+        assert is_sid("GT", transcript_sid)
+        url: str | None = f"{self._intelligence}/v2/Transcripts/{transcript_sid}/Sentences"
+        params: dict[str, str] | None = {"PageSize": "5000"}
+        for _ in range(MAX_SENTENCE_PAGES):
+            if url is None:
+                return
+            page = await self._json(creds, url, payloads.SentencePage, params=params)
+            if page is None:
+                return
+            for sentence in page.sentences:
+                yield sentence
+            url, params = self._next_page(page.meta), None
+
+    def _next_page(self, meta: payloads.Meta | None) -> str | None:
+        # Paging URLs come from Twilio's own response; follow them only on the host we are configured for.
+        if meta is None or not meta.next_page_url:
+            return None
+        ours, theirs = urlsplit(self._intelligence), urlsplit(meta.next_page_url)
+        return meta.next_page_url if (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc) else None
