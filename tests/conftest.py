@@ -12,7 +12,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
@@ -26,7 +26,11 @@ from tether_relay.models import Call, Organization, ProviderCredential, Recordin
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
-pytest_plugins = ["tests.fakes.s3"]
+if TYPE_CHECKING:  # the fakes are plugins (below); importing them here would defeat assertion rewriting
+    from tests.fakes.elevenlabs import ElevenLabsFake
+    from tests.fakes.twilio import TwilioFake
+
+pytest_plugins = ["tests.fakes.s3", "tests.fakes.twilio", "tests.fakes.elevenlabs"]
 
 JWT_SECRET = "test-jwt-secret-" + "x" * 32
 SECRET_KEY = "test-secret-key-" + "y" * 32
@@ -86,14 +90,39 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "jwt_secret": JWT_SECRET,
         "secret_key": SECRET_KEY,
         "public_base_url": "http://testserver",
+        # Never the real provider hosts: unless a test says otherwise, nothing listens here.
+        "twilio_api_base_url": "http://127.0.0.1:9",
+        "twilio_intelligence_base_url": "http://127.0.0.1:9",
+        "elevenlabs_api_base_url": "http://127.0.0.1:9",
+        "provider_timeout_seconds": 2.0,
+        "provider_retry_backoff_seconds": 0.01,
         **overrides,
     }
     return Settings(**values)
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path / "data")
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module (or parametrize) to change the app's settings."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    tmp_path: Path,
+    twilio: TwilioFake,
+    elevenlabs: ElevenLabsFake,
+    settings_overrides: dict[str, Any],
+) -> Settings:
+    return make_settings(
+        database_url,
+        tmp_path / "data",
+        twilio_api_base_url=twilio.base_url,
+        twilio_intelligence_base_url=twilio.base_url,
+        elevenlabs_api_base_url=elevenlabs.base_url,
+        **settings_overrides,
+    )
 
 
 @pytest.fixture
@@ -122,3 +151,7 @@ def token_for(organization_id: str, role: str | None = "ADMIN", user_id: str = "
 
 def auth(organization_id: str, role: str | None = "ADMIN") -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(organization_id, role)}"}
+
+
+def superadmin(organization_id: str) -> dict[str, str]:
+    return auth(organization_id, "SUPERADMIN")

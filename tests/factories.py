@@ -48,7 +48,8 @@ async def make_call(
         bucket = SINCH if provider == "sinch" else RECORDINGS
         recording_id = new_recording_id()
         key = recording_key(organization_id, call_id, recording_id, "mp3")
-        await runtime.buckets.get(bucket).put(key, audio, "audio/mpeg")
+        if audio:
+            await runtime.buckets.get(bucket).put(key, audio, "audio/mpeg")
         row = {
             "id": recording_id,
             "call_id": call_id,
@@ -65,3 +66,39 @@ async def make_call(
         session.add_all(rows)
         await session.commit()
     return call
+
+
+async def make_twilio_call(
+    runtime: Runtime,
+    organization_id: str,
+    call_sid: str,
+    recording_sid: str | None,
+    **fields: Any,
+) -> Call:
+    """A Twilio call as its webhooks leave it: the CallSid, and the RecordingSid if that webhook came."""
+    values: dict[str, Any] = {
+        "provider_call_id": call_sid,
+        "direction": "inbound",
+        "duration": None,
+        "transcription_data": None,
+        **fields,
+    }
+    recording = (
+        None
+        if recording_sid is None
+        else {
+            "provider_recording_id": recording_sid,
+            "storage_bucket": None,
+            "storage_key": None,
+            "duration": None,
+            "size_bytes": None,
+        }
+    )
+    return await make_call(
+        runtime,
+        organization_id,
+        provider="twilio",
+        audio=b"" if recording else None,
+        recording=recording,
+        **values,
+    )

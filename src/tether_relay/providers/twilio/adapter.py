@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from tether_relay.errors import RecordingNotFound
 from tether_relay.ids import new_recording_id
@@ -37,18 +39,26 @@ class TwilioProvider:
 
     async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio:
         creds = await self._creds(call.organization_id)
-        ref, discovered, channels = recording, False, None
+        ref, found = recording, None
         if ref is None or not is_sid("RE", ref.provider_recording_id):
-            found = await self._completed_recording(creds, call)
+            found = await self._completed_recording(creds, call)  # the recording webhook was lost
+        elif ref.duration is None:
+            found = await self._client.recording(creds, ref.provider_recording_id or "")
+            if found is None or found.status != "completed":
+                raise RecordingNotFound()
+        if found is not None:
             ref = _ref_for(found, ref)
-            discovered, channels = True, found.channels
-        assert ref.provider_recording_id is not None
+        assert ref is not None and ref.provider_recording_id is not None
         audio = await self._client.media(creds, ref.provider_recording_id)
         if audio is None:
             raise RecordingNotFound()
         data_uri = "data:audio/mpeg;base64," + base64.b64encode(audio).decode("ascii")
         return FetchedAudio(
-            InlineAudio(data_uri), ref, discovered=discovered, channels=channels, size_bytes=len(audio)
+            InlineAudio(data_uri),
+            ref,
+            discovered=found is not None,
+            channels=found.channels if found else None,
+            size_bytes=len(audio),
         )
 
     async def _completed_recording(self, creds: TwilioCredentials, call: CallRef) -> payloads.Recording:
@@ -59,7 +69,7 @@ class TwilioProvider:
         completed = [r for r in recordings if r.status == "completed" and is_sid("RE", r.sid)]
         if not completed:
             raise RecordingNotFound()
-        return completed[0]  # Twilio lists newest first
+        return max(completed, key=_created)  # the newest, whatever order the page came in
 
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
         creds = await self._credentials.twilio(call.organization_id)
@@ -108,6 +118,13 @@ def _ref_for(found: payloads.Recording, known: RecordingRef | None) -> Recording
         content_type="audio/mpeg",
         duration=_seconds(found.duration),
     )
+
+
+def _created(recording: payloads.Recording) -> datetime:
+    try:
+        return parsedate_to_datetime(recording.date_created or "")
+    except (TypeError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _seconds(value: float | str | None) -> float | None:

@@ -1,0 +1,115 @@
+"""Faults a provider fake can be told to inject, and the request counts every fake keeps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Kind = Literal["404", "401", "500", "503", "slow", "truncate", "reset", "invalid-json"]
+ErrorBody = Callable[[int], dict[str, Any]]
+
+
+@dataclass
+class Fault:
+    kind: Kind
+    times: int
+    path_contains: str
+    delay: float = 0.0
+
+
+@dataclass
+class FaultPlan:
+    """Which requests fail and how; plus a count of every request by path, for assertions."""
+
+    faults: list[Fault] = field(default_factory=list)
+    requests: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: Kind, *, times: int = 1, path_contains: str = "", delay: float = 0.0) -> None:
+        with self._lock:
+            self.faults.append(Fault(kind, times, path_contains, delay))
+
+    def take(self, path: str) -> Fault | None:
+        with self._lock:
+            self.requests[path] += 1
+            for fault in self.faults:
+                if fault.times > 0 and fault.path_contains in path:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def count(self, path_contains: str = "") -> int:
+        with self._lock:
+            return sum(n for path, n in self.requests.items() if path_contains in path)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.requests.clear()
+
+
+class FaultInjection:
+    """ASGI wrapper: counts every request, and answers the planned faults in the provider's error shape."""
+
+    def __init__(self, app: ASGIApp, plan: FaultPlan, error_body: ErrorBody) -> None:
+        self._app = app
+        self._plan = plan
+        self._error_body = error_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        fault = self._plan.take(scope["path"])
+        if fault is None:
+            await self._app(scope, receive, send)
+        elif fault.kind in ("404", "401", "500", "503"):
+            await _json(send, int(fault.kind), self._error_body(int(fault.kind)))
+        elif fault.kind == "slow":
+            await asyncio.sleep(fault.delay or 5.0)
+            await self._app(scope, receive, send)
+        elif fault.kind == "invalid-json":
+            await _raw(send, 200, b'{"this is": not json', b"application/json")
+        elif fault.kind == "reset":
+            raise ConnectionResetError("fake: connection reset on purpose")
+        else:
+            await self._app(scope, receive, _truncating(send))
+
+
+def _truncating(send: Send) -> Send:
+    """Announce the whole body, send half of it, then drop the connection."""
+    started: list[Message] = []
+
+    async def truncated(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+            return
+        body = message.get("body", b"")
+        headers = [(k, v) for k, v in started[0]["headers"] if k.lower() != b"content-length"]
+        await send({**started[0], "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
+        raise ConnectionResetError("fake: body truncated on purpose")
+
+    return truncated
+
+
+async def _json(send: Send, status: int, body: dict[str, Any]) -> None:
+    await _raw(send, status, json.dumps(body).encode(), b"application/json")
+
+
+async def _raw(send: Send, status: int, body: bytes, content_type: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
