@@ -40,7 +40,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 TABLES = ", ".join(m.__tablename__ for m in (Recording, Call, ProviderCredential, Organization))
 
 
-def _postgres(sql: str, url: str = POSTGRES_ADMIN_URL) -> None:
+def postgres_admin(sql: str, url: str = POSTGRES_ADMIN_URL) -> None:
     async def run() -> None:
         connection = await asyncpg.connect(url)
         try:
@@ -62,13 +62,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_database() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test session, migrated once."""
     name = f"tether_test_{uuid.uuid4().hex[:12]}"
-    _postgres(f'CREATE DATABASE "{name}"')
+    postgres_admin(f'CREATE DATABASE "{name}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
         upgrade(url)
         yield url
     finally:
-        _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -79,7 +79,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
-    _postgres(f"TRUNCATE {TABLES} CASCADE", url)
+    postgres_admin(f"TRUNCATE {TABLES} CASCADE", url)
     return url
 
 

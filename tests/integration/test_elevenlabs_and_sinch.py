@@ -4,6 +4,7 @@ ElevenLabs audio recovered from the API when its webhook was lost, Sinch transcr
 from __future__ import annotations
 
 import json
+import logging
 
 import httpx
 import pytest
@@ -193,3 +194,22 @@ async def test_sinch_transcript_that_is_not_json_never_fails_the_recording(
 
     assert body["transcriptionText"] is None
     assert (await client.get(str(body["audioUrl"]))).content == AUDIO
+
+
+async def test_elevenlabs_key_reaches_no_response_or_log_line(
+    client: httpx.AsyncClient, runtime: Runtime, elevenlabs: ElevenLabsFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await configure_elevenlabs(client, elevenlabs)
+    key = elevenlabs.api_key
+    elevenlabs.add("conv_leak")
+    elevenlabs.api_key = "sk_rotated"  # the provider now refuses our key
+    call = await make_call(runtime, ORG, provider="elevenlabs", provider_call_id="conv_leak", audio=None)
+    texts = [
+        (await client.get(f"/api/calls/{call.id}/recording", headers=auth(ORG))).text,
+        (await client.get("/api/calls/voice-ai/config", headers=auth(ORG))).text,
+    ]
+
+    assert '"PROVIDER_AUTH_FAILED"' in texts[0]
+    for text in [*texts, caplog.text]:
+        assert key not in text

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from tests.conftest import POSTGRES_ADMIN_URL, postgres_admin
 from tether_relay.db import Base, create_engine
+from tether_relay.migrate import alembic_config
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -20,5 +30,43 @@ async def test_migrated_schema_matches_the_models(database_url: str) -> None:
     try:
         async with engine.connect() as connection:
             assert await connection.run_sync(diff) == []
+    finally:
+        await engine.dispose()
+
+
+def test_replicas_migrating_a_fresh_postgres_at_once_do_not_race(tmp_path: Path) -> None:
+    name = f"tether_race_{uuid.uuid4().hex[:10]}"
+    postgres_admin(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")} | {"TETHER_DATABASE_URL": url}
+    try:
+        # Separate processes, as replicas are (Alembic's context is global within one process).
+        replicas = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tether_relay.cli", "migrate"],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(3)
+        ]
+        outputs = [replica.communicate(timeout=60)[0].decode() for replica in replicas]
+        assert [replica.returncode for replica in replicas] == [0, 0, 0], outputs
+        assert (
+            asyncio.run(_version(url)) == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+        )
+    finally:
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _version(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            version: str = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar_one()
+            return version
     finally:
         await engine.dispose()

@@ -13,11 +13,17 @@ from tether_relay.db import Base, create_engine
 target_metadata = Base.metadata
 
 
+# Replicas that start together all run `migrate`; on PostgreSQL they queue on this lock instead of racing.
+MIGRATION_LOCK = 72122212
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 

@@ -1,0 +1,84 @@
+"""Concurrent first reads of one call make exactly one transcript request to the provider: in one
+process on both databases, and across two service processes sharing one PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import JWT_SECRET, SECRET_KEY, auth, superadmin
+from tests.factories import make_call
+from tests.fakes.elevenlabs import ElevenLabsFake
+from tests.processes import service_process
+from tether_relay.runtime import Runtime
+from tether_relay.settings import Settings
+
+ORG = "org-race"
+
+
+async def prepare(
+    client: httpx.AsyncClient, runtime: Runtime, elevenlabs: ElevenLabsFake, conversation: str
+) -> str:
+    await client.post(
+        "/api/calls/voice-ai/config", headers=superadmin(ORG), json={"elevenlabsApiKey": elevenlabs.api_key}
+    )
+    elevenlabs.add(conversation)
+    # Slow enough that every reader arrives while the first one holds the lease.
+    elevenlabs.plan.add("slow", times=1, path_contains=conversation, delay=0.5)
+    call = await make_call(
+        runtime, ORG, provider="elevenlabs", provider_call_id=conversation, transcription_data=None
+    )
+    return call.id
+
+
+def assert_all_have_the_transcript(responses: list[httpx.Response]) -> None:
+    assert {r.status_code for r in responses} == {200}
+    texts = {r.json()["transcriptionText"] for r in responses}
+    assert len(texts) == 1
+    assert texts.pop().startswith("Agent: Hi, how can I help?")
+
+
+async def test_concurrent_first_reads_in_one_process(
+    client: httpx.AsyncClient, runtime: Runtime, elevenlabs: ElevenLabsFake
+) -> None:
+    call_id = await prepare(client, runtime, elevenlabs, "conv_race_local")
+
+    responses = await asyncio.gather(
+        *(client.get(f"/api/calls/{call_id}/recording", headers=auth(ORG)) for _ in range(25))
+    )
+
+    assert_all_have_the_transcript(list(responses))
+    assert elevenlabs.plan.count("conv_race_local") == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_concurrent_first_reads_across_two_service_processes(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    elevenlabs: ElevenLabsFake,
+    tmp_path: Path,
+) -> None:
+    call_id = await prepare(client, runtime, elevenlabs, "conv_race_replicas")
+    env = {
+        "TETHER_DATABASE_URL": settings.database_url,
+        "TETHER_DATA_DIR": str(settings.data_dir),
+        "TETHER_JWT_SECRET": JWT_SECRET,
+        "TETHER_SECRET_KEY": SECRET_KEY,
+        "TETHER_ELEVENLABS_API_BASE_URL": elevenlabs.base_url,
+    }
+
+    with service_process(env, tmp_path, "a") as first, service_process(env, tmp_path, "b") as second:
+        async with httpx.AsyncClient(timeout=30) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.get(f"{(first, second)[i % 2].url}/api/calls/{call_id}/recording", headers=auth(ORG))
+                    for i in range(40)
+                )
+            )
+
+    assert_all_have_the_transcript(list(responses))
+    assert elevenlabs.plan.count("conv_race_replicas") == 1

@@ -1,0 +1,65 @@
+"""Start the real service (`python -m tether_relay.cli serve`) as a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@contextmanager
+def service_process(env: dict[str, str], workdir: Path, name: str = "service") -> Iterator[ServiceProcess]:
+    """The service with `env` as its only TETHER_* settings; stopped (SIGTERM) on exit."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    environment |= {"TETHER_PORT": str(port), "TETHER_LOG_LEVEL": "warning", **env}
+    log = workdir / f"{name}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tether_relay.cli", "serve"],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+    service = ServiceProcess(f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_until_listening(port, process, service)
+        yield service
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen[bytes], service: ServiceProcess) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited:\n{service.output()}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"the service did not start:\n{service.output()}")
