@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.faults import FaultInjection, FaultPlan
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import running
 
 
 def error(status: int) -> dict[str, Any]:
@@ -171,13 +171,8 @@ class ElevenLabsFake:
 
 @pytest.fixture(scope="session")
 def elevenlabs_server() -> Iterator[ElevenLabsFake]:
-    fake = ElevenLabsFake()
-    server = LoopbackServer(fake.asgi()).start()
-    fake.base_url = server.url
-    try:
+    with running(ElevenLabsFake()) as fake:
         yield fake
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol, TypeVar
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -35,3 +38,23 @@ class LoopbackServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+
+
+class Fake(Protocol):
+    base_url: str
+
+    def asgi(self) -> ASGIApp: ...
+
+
+F = TypeVar("F", bound=Fake)
+
+
+@contextmanager
+def running(fake: F) -> Iterator[F]:
+    """Serve a provider fake on a loopback port for as long as the block lasts."""
+    server = LoopbackServer(fake.asgi()).start()
+    fake.base_url = server.url
+    try:
+        yield fake
+    finally:
+        server.stop()

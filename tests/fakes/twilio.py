@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.faults import FaultInjection, FaultPlan
-from tests.fakes.loopback import LoopbackServer
+from tests.fakes.loopback import running
 
 DATE = "Tue, 03 Mar 2026 10:00:05 +0000"
 
@@ -334,13 +334,8 @@ class TwilioFake:
 
 @pytest.fixture(scope="session")
 def twilio_server() -> Iterator[TwilioFake]:
-    fake = TwilioFake()
-    server = LoopbackServer(fake.asgi()).start()
-    fake.base_url = server.url
-    try:
+    with running(TwilioFake()) as fake:
         yield fake
-    finally:
-        server.stop()
 
 
 @pytest.fixture

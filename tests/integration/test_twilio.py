@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from tests.conftest import auth, superadmin
 from tests.factories import make_twilio_call
-from tests.fakes.twilio import TwilioFake, sid
+from tests.fakes.twilio import FakeRecording, TwilioFake, sid
 from tether_relay.calls.models import Call
 from tether_relay.runtime import Runtime
 
@@ -35,6 +35,15 @@ async def configure(client: httpx.AsyncClient, twilio: TwilioFake, **kw: bool) -
 
 async def read(client: httpx.AsyncClient, call_id: str) -> httpx.Response:
     return await client.get(f"/api/calls/{call_id}/recording", headers=auth(ORG))
+
+
+async def known_call(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, with_service: bool = False
+) -> tuple[Call, FakeRecording]:
+    """Credentials configured and a call whose recording webhook arrived (RecordingSid and duration known)."""
+    await configure(client, twilio, with_service=with_service)
+    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
+    return await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0), recording
 
 
 def decoded(body: dict[str, Any]) -> bytes:
@@ -156,9 +165,7 @@ async def test_recording_twilio_does_not_know_is_a_404(
 async def test_a_brief_404_after_completion_is_retried(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
-    await configure(client, twilio)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+    call, _ = await known_call(client, runtime, twilio)
     twilio.plan.add("404", times=2, path_contains=".mp3")
 
     response = await read(client, call.id)
@@ -185,9 +192,7 @@ async def test_rejected_credentials_are_provider_auth_failed(
 async def test_twilio_down_is_recording_fetch_failed(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, fault: Any, times: int
 ) -> None:
-    await configure(client, twilio)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+    call, _ = await known_call(client, runtime, twilio)
     twilio.plan.add(fault, times=times, path_contains=".mp3", delay=1.0)
 
     response = await read(client, call.id)
@@ -200,9 +205,7 @@ async def test_twilio_down_is_recording_fetch_failed(
 async def test_one_transient_failure_is_retried(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, fault: Any
 ) -> None:
-    await configure(client, twilio)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+    call, _ = await known_call(client, runtime, twilio)
     twilio.plan.add(fault, times=1, path_contains=".mp3", delay=1.0)
 
     response = await read(client, call.id)
@@ -214,9 +217,7 @@ async def test_one_transient_failure_is_retried(
 async def test_redirect_to_signed_storage_is_followed_without_our_credentials(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
-    await configure(client, twilio)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+    call, _ = await known_call(client, runtime, twilio)
     twilio.redirect_media = True
 
     response = await read(client, call.id)
@@ -254,10 +255,8 @@ async def test_pending_transcript_is_retried_only_after_the_retry_window(
 async def test_transcript_failure_never_fails_the_recording(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
-    await configure(client, twilio, with_service=True)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
+    call, recording = await known_call(client, runtime, twilio, with_service=True)
     twilio.add_intelligence_transcript(recording.sid, [(1, 0.5, 1.0, "Hello.")])
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
     twilio.plan.add("500", times=10, path_contains="/v2/Transcripts")
 
     response = await read(client, call.id)

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from tether_relay.providers.errors import ProviderAuthFailed, RecordingFetchFailed
+
+P = TypeVar("P", bound=BaseModel)
 
 
 def build_http_client(timeout_seconds: float) -> httpx.AsyncClient:
@@ -64,3 +68,23 @@ async def send(
             continue
         return response
     raise RecordingFetchFailed(provider, last_status)
+
+
+def body_or_none(response: httpx.Response, provider: str) -> bytes | None:
+    """The body of a 200; None for a 404; anything else is the provider failing us."""
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise RecordingFetchFailed(provider, response.status_code)
+    return response.content
+
+
+def parsed_or_none(response: httpx.Response, model: type[P], provider: str) -> P | None:
+    """`body_or_none`, parsed into the vendor's payload model; a body that does not parse is a failure."""
+    body = body_or_none(response, provider)
+    if body is None:
+        return None
+    try:
+        return model.model_validate_json(body)
+    except ValidationError:
+        raise RecordingFetchFailed(provider, response.status_code) from None

@@ -6,11 +6,9 @@ import re
 from urllib.parse import quote
 
 import httpx
-from pydantic import ValidationError
 
 from tether_relay.providers.elevenlabs.payloads import Conversation
-from tether_relay.providers.errors import RecordingFetchFailed
-from tether_relay.providers.http import RetryPolicy, send
+from tether_relay.providers.http import RetryPolicy, body_or_none, parsed_or_none, send
 
 PROVIDER = "elevenlabs"
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -33,20 +31,9 @@ class ElevenLabsClient:
     async def conversation(self, api_key: str, conversation_id: str) -> Conversation | None:
         assert is_conversation_id(conversation_id)
         response = await self._get(api_key, f"/v1/convai/conversations/{quote(conversation_id)}")
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise RecordingFetchFailed(PROVIDER, response.status_code)
-        try:
-            return Conversation.model_validate_json(response.content)
-        except ValidationError:
-            raise RecordingFetchFailed(PROVIDER, response.status_code) from None
+        return parsed_or_none(response, Conversation, PROVIDER)
 
     async def audio(self, api_key: str, conversation_id: str) -> bytes | None:
         assert is_conversation_id(conversation_id)
         response = await self._get(api_key, f"/v1/convai/conversations/{quote(conversation_id)}/audio")
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise RecordingFetchFailed(PROVIDER, response.status_code)
-        return response.content
+        return body_or_none(response, PROVIDER)

@@ -9,11 +9,10 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from tether_relay.organizations.credentials import TwilioCredentials
-from tether_relay.providers.errors import RecordingFetchFailed
-from tether_relay.providers.http import RetryPolicy, send
+from tether_relay.providers.http import RetryPolicy, body_or_none, parsed_or_none, send
 from tether_relay.providers.twilio import payloads
 from tether_relay.providers.twilio.payloads import is_sid
 
@@ -64,14 +63,7 @@ class TwilioClient:
         retry_not_found: bool = False,
     ) -> P | None:
         response = await self._get(creds, url, params=params, retry_not_found=retry_not_found)
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise RecordingFetchFailed(PROVIDER, response.status_code)
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError:
-            raise RecordingFetchFailed(PROVIDER, response.status_code) from None
+        return parsed_or_none(response, model, PROVIDER)
 
     async def recording(self, creds: TwilioCredentials, recording_sid: str) -> payloads.Recording | None:
         assert is_sid("RE", recording_sid)
@@ -88,12 +80,7 @@ class TwilioClient:
         """The MP3 (the extension picks the format), or None if Twilio still says 404 after retries."""
         assert is_sid("RE", recording_sid)
         url = f"{self._account(creds)}/Recordings/{recording_sid}.mp3"
-        response = await self._get(creds, url, retry_not_found=True)
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise RecordingFetchFailed(PROVIDER, response.status_code)
-        return response.content
+        return body_or_none(await self._get(creds, url, retry_not_found=True), PROVIDER)
 
     async def transcriptions(
         self, creds: TwilioCredentials, recording_sid: str
