@@ -22,7 +22,8 @@ from fastapi import FastAPI
 from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
 from tether_relay.migrate import upgrade
-from tether_relay.models import Call, Organization, ProviderCredential, Recording
+from tether_relay.db import Base
+from tether_relay.models import __all__ as _every_model  # noqa: F401 - registers every table
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
@@ -37,7 +38,7 @@ SECRET_KEY = "test-secret-key-" + "y" * 32
 POSTGRES_ADMIN_URL = os.environ.get(
     "TETHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-TABLES = ", ".join(m.__tablename__ for m in (Recording, Call, ProviderCredential, Organization))
+TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
 
 
 def postgres_admin(sql: str, url: str = POSTGRES_ADMIN_URL) -> None:

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tether_relay.api import errors, openapi
-from tether_relay.api.routes import health, media, provider_config, recordings
+from tether_relay.api.body_limit import BodyLimits
+from tether_relay.api.routes import api_keys, health, ingest, media, provider_config, recordings
 from tether_relay.runtime import Runtime, build_runtime
 from tether_relay.settings import Settings
 
@@ -29,8 +30,16 @@ def create_app(settings: Settings) -> FastAPI:
         description="One API for the recording and transcript of every call, whatever provider carried it.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimits, large=settings.max_body_bytes, small=settings.max_json_body_bytes)
     errors.install(app)
     openapi.install(app)
-    for router in (recordings.router, provider_config.router, media.router, health.router):
+    for router in (
+        recordings.router,
+        ingest.router,
+        provider_config.router,
+        api_keys.router,
+        media.router,
+        health.router,
+    ):
         app.include_router(router)
     return app

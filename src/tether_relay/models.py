@@ -1,6 +1,17 @@
 """Imports every model so that Base.metadata knows every table (for Alembic and the tests)."""
 
+from tether_relay.apikeys.models import ApiKey, RateLimitHit
 from tether_relay.calls.models import Call, Recording
 from tether_relay.organizations.models import Organization, ProviderCredential
+from tether_relay.webhooks.models import ElevenLabsAgent, WebhookEvent
 
-__all__ = ["Call", "Organization", "ProviderCredential", "Recording"]
+__all__ = [
+    "ApiKey",
+    "Call",
+    "ElevenLabsAgent",
+    "Organization",
+    "ProviderCredential",
+    "RateLimitHit",
+    "Recording",
+    "WebhookEvent",
+]

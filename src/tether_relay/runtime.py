@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tether_relay.apikeys.service import ApiKeyService
+from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import create_engine, session_factory
 from tether_relay.keys import Keys, load_keys
 from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.download import SafeDownloader
 from tether_relay.providers.elevenlabs.adapter import ElevenLabsProvider
 from tether_relay.providers.elevenlabs.client import ElevenLabsClient
 from tether_relay.providers.http import RetryPolicy, build_http_client
@@ -35,12 +38,16 @@ class Runtime:
     credentials: CredentialStore
     providers: ProviderRegistry
     recordings: RecordingService
+    api_keys: ApiKeyService
+    ingest: IngestService
+    downloads: httpx.AsyncClient
     # An optimisation only: organisations are never deleted, so "seen" can skip a query. Nothing
     # correct depends on it (another replica simply does its own first insert-or-ignore).
     known_organizations: set[str] = field(default_factory=set)
 
     async def close(self) -> None:
         await self.http.aclose()
+        await self.downloads.aclose()
         await self.engine.dispose()
 
 
@@ -69,6 +76,16 @@ def build_runtime(settings: Settings) -> Runtime:
         retry_seconds=settings.transcript_retry_seconds,
         lease_seconds=settings.transcript_lease_seconds,
     )
+    # Ingest downloads go to URLs clients chose: a client of their own that never follows redirects itself.
+    downloads = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.ingest_download_timeout_seconds), follow_redirects=False
+    )
+    downloader = SafeDownloader(
+        downloads,
+        allow_private=settings.ingest_allow_private_urls,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.ingest_download_timeout_seconds,
+    )
     return Runtime(
         settings=settings,
         keys=keys,
@@ -79,4 +96,7 @@ def build_runtime(settings: Settings) -> Runtime:
         credentials=credentials,
         providers=providers,
         recordings=RecordingService(sessions, providers, transcripts),
+        api_keys=ApiKeyService(sessions),
+        ingest=IngestService(sessions, buckets, downloader),
+        downloads=downloads,
     )

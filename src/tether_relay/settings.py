@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     log_level: str = "info"
 
+    # Ingestion and webhooks.
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # ingest and audio webhooks
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # every other endpoint
+    ingest_rate_limit_per_minute: int = Field(default=120, ge=1)
+    # Lets ingest download recordings over http and from private addresses (tests, closed networks).
+    ingest_allow_private_urls: bool = False
+    ingest_download_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
     # Provider APIs. Base URLs are settings so that tests and closed networks can point at fakes.
     twilio_api_base_url: str = "https://api.twilio.com"
     twilio_intelligence_base_url: str = "https://intelligence.twilio.com"

@@ -9,8 +9,10 @@ from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tether_relay.apikeys.service import ApiKeyService, KeyHolder
 from tether_relay.auth.principal import SUPERADMIN, Principal
 from tether_relay.auth.tokens import is_plain_id, verify_token
+from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.errors import Forbidden, Unauthorized, ValidationFailed
 from tether_relay.organizations.provider_config import ProviderConfigService
@@ -104,3 +106,32 @@ def get_provider_config_service(runtime: RuntimeDep) -> ProviderConfigService:
 
 
 ProviderConfigDep = Annotated[ProviderConfigService, Depends(get_provider_config_service)]
+
+
+def get_api_key_service(runtime: RuntimeDep) -> ApiKeyService:
+    return runtime.api_keys
+
+
+ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
+
+
+async def ingest_key_holder(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> KeyHolder:
+    """The API key of POST /api/calls/ingest (not a JWT), with one more ingest counted against it."""
+    if credentials is None:
+        raise Unauthorized("Missing API key")
+    holder = await runtime.api_keys.authenticate(credentials.credentials)
+    await runtime.api_keys.count_ingest(holder, runtime.settings.ingest_rate_limit_per_minute)
+    return holder
+
+
+IngestKeyHolder = Annotated[KeyHolder, Depends(ingest_key_holder)]
+
+
+def get_ingest_service(runtime: RuntimeDep) -> IngestService:
+    return runtime.ingest
+
+
+IngestServiceDep = Annotated[IngestService, Depends(get_ingest_service)]

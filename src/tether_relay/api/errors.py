@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tether_relay.api.schemas import CallsErrorResponse
-from tether_relay.errors import AppError, MethodNotAllowed, NotFound, ValidationFailed
+from tether_relay.errors import AppError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationFailed
 
 log = logging.getLogger("tether_relay.errors")
 
@@ -21,6 +21,8 @@ _DESCRIPTIONS = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
+    413: "Request body too large",
+    429: "Too many requests (see Retry-After)",
     500: "Internal error",
 }
 
@@ -76,6 +78,8 @@ def install(app: FastAPI) -> None:
             return render(NotFound())
         if exc.status_code == 405:
             return render(MethodNotAllowed())
+        if exc.status_code == 413:
+            return render(PayloadTooLarge())
         error = AppError(str(exc.detail))
         return JSONResponse(
             {"success": False, "error": error.detail, "code": "HTTP_ERROR"}, status_code=exc.status_code

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
@@ -17,6 +17,7 @@ class Call(Base):
     __table_args__ = (
         # One call per provider call; scoped by organisation because ingest ids are chosen by clients.
         UniqueConstraint("provider", "provider_call_id", "organization_id"),
+        Index("ix_calls_organization_id_sort_time", "organization_id", "sort_time", "call_id"),
     )
 
     id: Mapped[str] = mapped_column("call_id", String(32), primary_key=True, default=new_call_id)
@@ -55,6 +56,8 @@ class Call(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # History order: the start time, or the creation time of a call that has none (kept by the model).
+    sort_time: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recordings: Mapped[list[Recording]] = relationship(
         back_populates="call", order_by="Recording.created_at", lazy="raise"
@@ -77,6 +80,8 @@ class Recording(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     duration: Mapped[float | None] = mapped_column(Float)
     channels: Mapped[int | None] = mapped_column(Integer)
+    # Where the provider said the audio was (Twilio's RecordingUrl): kept for reference, never fetched.
+    reference_url: Mapped[str | None] = mapped_column(String(1024))
     # Sinch writes its transcript as a JSON file beside the recording, in the same bucket.
     transcript_key: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -87,3 +92,9 @@ class Recording(Base):
     def public_id(self) -> str:
         """The `recordingId` users see: the provider's own id (Twilio `RE…`) where there is one."""
         return self.provider_recording_id or self.id
+
+
+@event.listens_for(Call, "before_insert")
+@event.listens_for(Call, "before_update")
+def _keep_sort_time(_mapper: object, _connection: object, call: Call) -> None:
+    call.sort_time = call.start_time or call.created_at or utcnow()

@@ -97,6 +97,8 @@ class CallRepository:
             ):
                 if value is not None:
                     values[column] = func.coalesce(getattr(Call, column), value)
+            if details.start_time is not None:  # a bulk UPDATE skips the model's sort_time hook
+                values["sort_time"] = func.coalesce(Call.start_time, details.start_time)
         return await self._update_leased(call_id, owner, values)
 
     async def defer_transcript(self, call_id: str, owner: str, *, status: str, retry_after: datetime) -> bool:

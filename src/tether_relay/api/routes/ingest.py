@@ -1,0 +1,106 @@
+"""POST /api/calls/ingest: completed calls from external systems, authenticated with a user API key."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from tether_relay.api.deps import IngestKeyHolder, IngestServiceDep
+from tether_relay.api.errors import error_responses
+from tether_relay.calls.ingest_service import IngestCall
+from tether_relay.transcripts.model import Utterance
+
+router = APIRouter(tags=["Calls"])
+
+E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +14155551234")]
+
+
+class TranscriptItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["agent", "user"]
+    message: Annotated[str, Field(max_length=100_000)]
+    timestamp: Annotated[float, Field(ge=0, description="Seconds from the start of the recording.")]
+
+
+class IngestRequest(BaseModel):
+    """Vendor-agnostic completed-call payload. `transcript`, `summary` and `recording` are required when
+    `status` is `completed`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    direction: Literal["inbound", "outbound"]
+    fromNumber: E164
+    toNumber: E164
+    duration: Annotated[float, Field(ge=0, le=7 * 24 * 3600, description="Seconds.")]
+    status: Literal["completed", "no-answer", "busy", "failed"]
+    transcript: Annotated[list[TranscriptItem], Field(max_length=20_000)] | None = Field(
+        None, description="Structured transcript; plain text is not accepted."
+    )
+    summary: Annotated[str, Field(min_length=1, max_length=100_000)] | None = None
+    recording: Annotated[str, Field(min_length=1)] | None = Field(
+        None, description="Base64 MP3 (optionally with a `data:audio/...;base64,` prefix) or an https URL."
+    )
+    externalCallId: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")] | None = (
+        Field(
+            None, description="Your identifier of the call; a repeat returns the same callId (idempotency)."
+        )
+    )
+    agentName: Annotated[str, Field(max_length=200)] | None = None
+    metadata: dict[str, Any] | None = Field(
+        None, description="Arbitrary vendor metadata, stored with the call."
+    )
+    callerName: Annotated[str, Field(max_length=200)] | None = None
+    callStartTime: AwareDatetime | None = Field(None, description="ISO 8601 with a zone; defaults to now.")
+
+    @model_validator(mode="after")
+    def _completed_calls_are_complete(self) -> IngestRequest:
+        if self.status == "completed":
+            missing = [name for name in ("transcript", "summary", "recording") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"{', '.join(missing)} required when status is completed")
+        return self
+
+    def to_call(self) -> IngestCall:
+        transcript: list[Utterance] | None = None
+        if self.transcript is not None:
+            transcript = [
+                {"role": t.role, "message": t.message, "timestamp": t.timestamp} for t in self.transcript
+            ]
+        return IngestCall(
+            direction=self.direction,
+            from_number=self.fromNumber,
+            to_number=self.toNumber,
+            duration=self.duration,
+            status=self.status,
+            transcript=transcript,
+            summary=self.summary,
+            recording=self.recording,
+            external_call_id=self.externalCallId,
+            agent_name=self.agentName,
+            metadata=self.metadata,
+            caller_name=self.callerName,
+            start_time=self.callStartTime,
+        )
+
+
+class IngestResponse(BaseModel):
+    success: Literal[True]
+    callId: str
+    deduplicated: bool
+
+
+@router.post(
+    "/api/calls/ingest",
+    response_model=IngestResponse,
+    summary="Ingest an externally completed call record",
+    responses=error_responses(400, 401, 413, 429, 500),
+)
+async def ingest_call(
+    body: IngestRequest, holder: IngestKeyHolder, ingest: IngestServiceDep
+) -> IngestResponse:
+    """Authenticated with a user API key (`tk_live_…`), not a JWT. Idempotent on `externalCallId`."""
+    result = await ingest.ingest(holder, body.to_call())
+    return IngestResponse(success=True, callId=result.call_id, deduplicated=result.deduplicated)

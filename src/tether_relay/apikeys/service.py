@@ -1,0 +1,142 @@
+"""Create, show (masked), regenerate and check user API keys; and count their ingests per minute."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_relay.apikeys.models import ApiKey, RateLimitHit
+from tether_relay.auth.principal import Principal
+from tether_relay.db import utcnow
+from tether_relay.errors import RateLimited, Unauthorized
+from tether_relay.organizations.repository import OrganizationRepository
+
+PREFIX = "tk_live_"
+WINDOW = timedelta(minutes=1)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def mask(last_four: str) -> str:
+    return f"{PREFIX}****{last_four}"
+
+
+@dataclass(frozen=True, slots=True)
+class ShownKey:
+    api_key: str  # in full only when just created; masked otherwise
+    created: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """Who an API key speaks for."""
+
+    key_id: int
+    user_id: str
+    organization_id: str
+
+
+class ApiKeyService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def show_or_create(self, principal: Principal) -> ShownKey:
+        async with self._sessions() as session:
+            live = await self._live(session, principal)
+            if live is not None:
+                return ShownKey(mask(live.last_four), False, live.created_at)
+            try:
+                key, row = await self._insert(session, principal)
+                await session.commit()
+            except IntegrityError:  # a concurrent first call created it: show that one, masked
+                await session.rollback()
+                return await self.show_or_create(principal)
+        return ShownKey(key, True, row.created_at)
+
+    async def regenerate(self, principal: Principal) -> ShownKey:
+        """Revokes the live key at once and returns a new one, in one transaction."""
+        async with self._sessions() as session:
+            await session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.organization_id == principal.organization_id,
+                    ApiKey.user_id == principal.user_id,
+                    ApiKey.revoked_at.is_(None),
+                )
+                .values(revoked_at=utcnow())
+            )
+            key, row = await self._insert(session, principal)
+            await session.commit()
+        return ShownKey(key, True, row.created_at)
+
+    async def authenticate(self, key: str) -> KeyHolder:
+        if not key.startswith(PREFIX) or len(key) > 128:
+            raise Unauthorized("Invalid API key")
+        async with self._sessions() as session:
+            row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
+        if row is None or row.revoked_at is not None:
+            raise Unauthorized("Invalid API key")
+        return KeyHolder(row.id, row.user_id, row.organization_id)
+
+    async def count_ingest(self, holder: KeyHolder, limit: int, now: datetime | None = None) -> None:
+        """One more ingest for this key, or RateLimited when it had `limit` in the last minute.
+
+        Touching the key's row first serialises concurrent ingests of one key (a row lock on PostgreSQL,
+        the write lock on SQLite), so replicas share one exact budget.
+        """
+        now = now or utcnow()
+        async with self._sessions() as session:
+            await session.execute(update(ApiKey).where(ApiKey.id == holder.key_id).values(last_used_at=now))
+            await session.execute(
+                delete(RateLimitHit).where(
+                    RateLimitHit.api_key_id == holder.key_id, RateLimitHit.at <= now - WINDOW
+                )
+            )
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(RateLimitHit.at)).where(
+                        RateLimitHit.api_key_id == holder.key_id
+                    )
+                )
+            ).one()
+            if count >= limit:
+                await session.commit()
+                retry_after = max(1, math.ceil((oldest + WINDOW - now).total_seconds()))
+                raise RateLimited(retry_after)
+            session.add(RateLimitHit(api_key_id=holder.key_id, at=now))
+            await session.commit()
+
+    @staticmethod
+    async def _live(session: AsyncSession, principal: Principal) -> ApiKey | None:
+        return await session.scalar(
+            select(ApiKey).where(
+                ApiKey.organization_id == principal.organization_id,
+                ApiKey.user_id == principal.user_id,
+                ApiKey.revoked_at.is_(None),
+            )
+        )
+
+    @staticmethod
+    async def _insert(session: AsyncSession, principal: Principal) -> tuple[str, ApiKey]:
+        await OrganizationRepository(session).ensure(principal.organization_id)
+        key = PREFIX + secrets.token_hex(18)
+        row = ApiKey(
+            organization_id=principal.organization_id,
+            user_id=principal.user_id,
+            key_hash=_hash(key),
+            last_four=key[-4:],
+            created_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        return key, row

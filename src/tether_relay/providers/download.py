@@ -1,0 +1,134 @@
+"""Downloading a recording from a URL a client gave us (POST /api/calls/ingest), without letting that
+URL reach inside our network (SSRF).
+
+Every hop is checked the same way: https only; the host resolved once and every address it resolves to
+must be public (no private, loopback, link-local, CGNAT, multicast, reserved or unspecified address,
+IPv4-mapped forms included); the connection then goes to exactly the address that was checked (Host and
+TLS SNI keep the name), so a second DNS answer cannot swap in an internal one. Redirects are followed by
+hand, at most five, each re-checked. The body is capped in bytes and the whole download in time, and it
+must be audio. `allow_private` (TETHER_INGEST_ALLOW_PRIVATE_URLS) lifts the https and address rules for
+tests and closed networks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from tether_relay.errors import ValidationFailed
+
+MAX_REDIRECTS = 5
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class DownloadRefused(ValidationFailed):
+    """The recording URL is not one we will fetch, or what it served is not a recording we accept."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"recording URL refused: {reason}",
+            details=[{"field": "recording", "message": reason, "type": "url"}],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    content: bytes
+    content_type: str
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class SafeDownloader:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        allow_private: bool,
+        max_bytes: int,
+        timeout_seconds: float,
+        resolver: Resolver = system_resolver,
+    ) -> None:
+        self._http = http  # must not follow redirects itself: every hop is checked here
+        self._allow_private = allow_private
+        self._max_bytes = max_bytes
+        self._timeout = timeout_seconds
+        self._resolve = resolver
+
+    async def fetch(self, url: str) -> Downloaded:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._follow(url)
+        except TimeoutError:
+            raise DownloadRefused("the download took too long") from None
+        except httpx.HTTPError:
+            raise DownloadRefused("the recording could not be downloaded") from None
+
+    async def _follow(self, url: str) -> Downloaded:
+        for _ in range(MAX_REDIRECTS + 1):
+            target = httpx.URL(url)
+            address = await self._checked_address(target)
+            request = self._http.build_request(
+                "GET",
+                target.copy_with(host=address),
+                headers={"Host": target.netloc.decode("ascii")},
+                extensions={"sni_hostname": target.host},
+            )
+            response = await self._http.send(request, stream=True)
+            try:
+                if response.is_redirect and "location" in response.headers:
+                    url = str(target.join(response.headers["location"]))
+                    continue
+                return await self._body(response)
+            finally:
+                await response.aclose()
+        raise DownloadRefused("too many redirects")
+
+    async def _checked_address(self, url: httpx.URL) -> str:
+        allowed = ("https", "http") if self._allow_private else ("https",)
+        if url.scheme not in allowed:
+            raise DownloadRefused("the URL must be https")
+        if not url.host or url.userinfo:
+            raise DownloadRefused("the URL must name a host and carry no credentials")
+        try:
+            addresses = await self._resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
+        except OSError:
+            raise DownloadRefused("the host does not resolve") from None
+        if not addresses:
+            raise DownloadRefused("the host does not resolve")
+        if not self._allow_private and not all(is_public(a) for a in addresses):
+            raise DownloadRefused("the host is not a public address")
+        return addresses[0]
+
+    async def _body(self, response: httpx.Response) -> Downloaded:
+        if response.status_code != 200:
+            raise DownloadRefused(f"the server answered {response.status_code}")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not content_type.startswith("audio/"):
+            raise DownloadRefused("the URL does not serve audio")
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
+            raise DownloadRefused("the recording is too large")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise DownloadRefused("the recording is too large")
+            chunks.append(chunk)
+        return Downloaded(b"".join(chunks), content_type)
