@@ -21,8 +21,8 @@ from fastapi import FastAPI
 
 from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
-from tether_relay.migrate import upgrade
 from tether_relay.db import Base
+from tether_relay.migrate import upgrade
 from tether_relay.models import __all__ as _every_model  # noqa: F401 - registers every table
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the fakes are plugins (below); importing them here would de
     from tests.fakes.elevenlabs import ElevenLabsFake
     from tests.fakes.twilio import TwilioFake
 
-pytest_plugins = ["tests.fakes.s3", "tests.fakes.twilio", "tests.fakes.elevenlabs"]
+pytest_plugins = ["tests.fakes.s3", "tests.fakes.twilio", "tests.fakes.elevenlabs", "tests.fakes.vendor"]
 
 JWT_SECRET = "test-jwt-secret-" + "x" * 32
 SECRET_KEY = "test-secret-key-" + "y" * 32

@@ -26,6 +26,32 @@ class CallRepository:
         )
         return (await self._session.scalars(query)).one_or_none()
 
+    async def history(
+        self,
+        principal: Principal,
+        *,
+        contact_id: str | None,
+        user_id: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Call], int]:
+        """Newest first (start time, else creation time), served by ix_calls_organization_id_sort_time."""
+        scope = [Call.organization_id == principal.organization_id]
+        for column, value in ((Call.contact_id, contact_id), (Call.user_id, user_id), (Call.status, status)):
+            if value is not None:
+                scope.append(column == value)
+        total = await self._session.scalar(select(func.count()).select_from(Call).where(*scope))
+        page = await self._session.scalars(
+            select(Call)
+            .where(*scope)
+            .order_by(Call.sort_time.desc(), Call.id.desc())
+            .limit(limit)
+            .offset(offset)
+            .options(selectinload(Call.recordings))
+        )
+        return list(page), int(total or 0)
+
     async def get(self, call_id: str) -> Call | None:
         return await self._session.get(Call, call_id, populate_existing=True)
 

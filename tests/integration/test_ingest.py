@@ -1,0 +1,225 @@
+"""POST /api/calls/ingest end to end: validation, audio (base64 or URL) into R2, idempotency, caps, the
+rate limit, and the ingested call read back through GET /api/calls/{callId}/recording."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import auth
+from tests.fakes.vendor import VendorFake
+
+MP3 = b"ID3\x04\x00\x00" + bytes(range(256)) * 20
+TRANSCRIPT = [
+    {"role": "agent", "message": "Hi, this is Alex from Example Corp.", "timestamp": 0.5},
+    {"role": "user", "message": "Hey Alex.", "timestamp": 2.8},
+]
+
+
+def payload(**overrides: Any) -> dict[str, Any]:
+    return {
+        "direction": "outbound",
+        "fromNumber": "+14165550100",
+        "toNumber": "+14165550199",
+        "duration": 154,
+        "status": "completed",
+        "transcript": TRANSCRIPT,
+        "summary": "Confirmed appointment for Friday.",
+        "recording": base64.b64encode(MP3).decode(),
+        "externalCallId": "vendor-call-abc123",
+        "agentName": "Alex (Example Agent)",
+        "callStartTime": "2026-05-15T09:10:00.000Z",
+        **overrides,
+    }
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"ingest_allow_private_urls": True, "ingest_rate_limit_per_minute": 5, "max_body_bytes": 200_000}
+
+
+@pytest.fixture
+async def key(client: httpx.AsyncClient) -> dict[str, str]:
+    api_key = (await client.get("/api/user/api-key", headers=auth("org-a"))).json()["data"]["apiKey"]
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+async def ingest(client: httpx.AsyncClient, key: dict[str, str], **overrides: Any) -> httpx.Response:
+    return await client.post("/api/calls/ingest", json=payload(**overrides), headers=key)
+
+
+async def test_ingested_call_is_served_like_the_contract_says(
+    client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    response = await ingest(client, key)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {"success": True, "callId": body["callId"], "deduplicated": False}
+    recording = (await client.get(f"/api/calls/{body['callId']}/recording", headers=auth("org-a"))).json()
+    assert recording["transcriptionData"] == TRANSCRIPT
+    assert recording["transcriptionText"] == "Agent: Hi, this is Alex from Example Corp.\nUser: Hey Alex."
+    assert (recording["duration"], recording["direction"], recording["from"]) == (
+        154,
+        "outbound",
+        "+14165550100",
+    )
+    assert (await client.get(recording["audioUrl"])).content == MP3
+    call = (await client.get(f"/api/calls/{body['callId']}", headers=auth("org-a"))).json()["call"]
+    assert call["provider"] == "external"
+    assert call["providerCallId"] == "vendor-call-abc123"
+    assert call["startTime"] == "2026-05-15T09:10:00Z"
+
+
+async def test_data_uri_prefix_is_accepted(client: httpx.AsyncClient, key: dict[str, str]) -> None:
+    response = await ingest(client, key, recording="data:audio/mpeg;base64," + base64.b64encode(MP3).decode())
+
+    assert response.status_code == 200
+
+
+async def test_recording_url_is_downloaded(
+    client: httpx.AsyncClient, key: dict[str, str], vendor: VendorFake
+) -> None:
+    url = vendor.serve("call.mp3", MP3)
+
+    body = (await ingest(client, key, recording=url, externalCallId="by-url")).json()
+
+    recording = (await client.get(f"/api/calls/{body['callId']}/recording", headers=auth("org-a"))).json()
+    assert (await client.get(recording["audioUrl"])).content == MP3
+
+
+async def test_repeats_are_deduplicated(client: httpx.AsyncClient, key: dict[str, str]) -> None:
+    first = (await ingest(client, key)).json()
+    second = (await ingest(client, key)).json()
+
+    assert second == {"success": True, "callId": first["callId"], "deduplicated": True}
+    history = (await client.get("/api/calls/history", headers=auth("org-a"))).json()
+    assert history["total"] == 1
+
+
+async def test_identical_requests_racing_make_one_call(
+    client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    responses = await asyncio.gather(*(ingest(client, key, externalCallId="raced") for _ in range(4)))
+
+    bodies = [r.json() for r in responses]
+    assert {r.status_code for r in responses} == {200}
+    assert len({b["callId"] for b in bodies}) == 1
+    assert sorted(b["deduplicated"] for b in bodies) == [False, True, True, True]
+    assert (await client.get("/api/calls/history", headers=auth("org-a"))).json()["total"] == 1
+
+
+async def test_without_external_id_every_ingest_is_a_new_call(
+    client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    first = (await ingest(client, key, externalCallId=None)).json()
+    second = (await ingest(client, key, externalCallId=None)).json()
+
+    assert first["callId"] != second["callId"]
+    call = (await client.get(f"/api/calls/{first['callId']}", headers=auth("org-a"))).json()["call"]
+    assert call["providerCallId"] == first["callId"]
+
+
+async def test_unanswered_calls_need_no_recording(client: httpx.AsyncClient, key: dict[str, str]) -> None:
+    body = (
+        await ingest(client, key, status="no-answer", transcript=None, summary=None, recording=None)
+    ).json()
+
+    recording = await client.get(f"/api/calls/{body['callId']}/recording", headers=auth("org-a"))
+    assert recording.status_code == 404
+    assert recording.json()["code"] == "RECORDING_NOT_FOUND"
+
+
+INVALID = {
+    "bad E.164": {"fromNumber": "4165550100"},
+    "negative duration": {"duration": -1},
+    "unknown status": {"status": "ringing"},
+    "plain-text transcript": {"transcript": "Agent: hi"},
+    "transcript role": {"transcript": [{"role": "bot", "message": "x", "timestamp": 0}]},
+    "transcript without timestamp": {"transcript": [{"role": "agent", "message": "x"}]},
+    "completed without transcript": {"transcript": None},
+    "completed without summary": {"summary": None},
+    "completed without recording": {"recording": None},
+    "recording not base64": {"recording": "not base64 at all!"},
+    "recording not an mp3": {"recording": base64.b64encode(b"RIFF....WAVE").decode()},
+    "recording over another scheme": {"recording": "ftp://vendor.example/a.mp3"},
+    "start time without zone": {"callStartTime": "2026-05-15T09:10:00"},
+    "unknown field": {"colour": "blue"},
+    "direction": {"direction": "sideways"},
+}
+
+
+@pytest.mark.parametrize("overrides", INVALID.values(), ids=INVALID.keys())
+async def test_invalid_ingest_is_400_and_stores_nothing(
+    client: httpx.AsyncClient, key: dict[str, str], overrides: dict[str, Any]
+) -> None:
+    response = await ingest(client, key, **overrides)
+
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == body["error"]["code"] == "VALIDATION_ERROR"
+    assert body["error"]["details"]
+    assert (await client.get("/api/calls/history", headers=auth("org-a"))).json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("served", "reason"),
+    [({"body": MP3, "content_type": "text/html"}, "audio"), ({"body": b"x" * 200_001}, "too large")],
+)
+async def test_what_the_url_serves_is_checked(
+    client: httpx.AsyncClient, key: dict[str, str], vendor: VendorFake, served: dict[str, Any], reason: str
+) -> None:
+    url = vendor.serve("bad", **served)
+
+    response = await ingest(client, key, recording=url)
+
+    assert response.status_code == 400
+    assert reason in response.json()["error"]["message"]
+
+
+async def test_a_body_over_the_cap_is_413_without_reading_it_whole(
+    client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    huge = await ingest(client, key, recording="A" * 300_000)
+
+    async def endless() -> Any:
+        for _ in range(10_000):  # 640 MB if it were read whole; the cap stops it at 200 kB
+            yield b"x" * 65_536
+
+    streamed = await client.post(
+        "/api/calls/ingest", content=endless(), headers={**key, "Content-Type": "application/json"}
+    )
+
+    for response in (huge, streamed):
+        assert response.status_code == 413
+        assert response.json() == {
+            "success": False,
+            "error": "Request body too large",
+            "code": "PAYLOAD_TOO_LARGE",
+        }
+
+
+async def test_other_json_endpoints_have_the_small_cap(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/calls/voice-ai/config",
+        headers=auth("org-a", "SUPERADMIN"),
+        content=b'{"elevenlabsApiKey": "' + b"k" * 2_000_000 + b'"}',
+    )
+
+    assert response.status_code == 413
+
+
+async def test_rate_limit_per_key_per_rolling_minute(client: httpx.AsyncClient, key: dict[str, str]) -> None:
+    accepted = [await ingest(client, key, externalCallId=f"c{i}") for i in range(5)]
+    refused = await ingest(client, key, externalCallId="c6")
+
+    assert {r.status_code for r in accepted} == {200}
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "RATE_LIMITED"
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    other_user = (await client.get("/api/user/api-key", headers=auth("org-b"))).json()["data"]["apiKey"]
+    assert (await ingest(client, {"Authorization": f"Bearer {other_user}"})).status_code == 200
