@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from tether_relay.api import errors, openapi
 from tether_relay.api.body_limit import BodyLimits
-from tether_relay.api.routes import api_keys, calls, health, ingest, media, provider_config, recordings
+from tether_relay.api.routes import (
+    api_keys,
+    calls,
+    health,
+    ingest,
+    media,
+    provider_config,
+    recordings,
+    webhooks,
+)
 from tether_relay.runtime import Runtime, build_runtime
 from tether_relay.settings import Settings
 
@@ -39,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         ingest.router,
         provider_config.router,
         api_keys.router,
+        webhooks.router,
         media.router,
         health.router,
     ):

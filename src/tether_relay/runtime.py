@@ -25,6 +25,10 @@ from tether_relay.providers.twilio.adapter import TwilioProvider
 from tether_relay.providers.twilio.client import TwilioClient
 from tether_relay.settings import Settings
 from tether_relay.storage.buckets import Buckets, build_buckets
+from tether_relay.webhooks.elevenlabs import ElevenLabsWebhooks
+from tether_relay.webhooks.registry import Webhooks
+from tether_relay.webhooks.sinch import SinchWebhooks
+from tether_relay.webhooks.twilio import TwilioWebhooks
 
 
 @dataclass(slots=True)
@@ -41,6 +45,7 @@ class Runtime:
     api_keys: ApiKeyService
     ingest: IngestService
     downloads: httpx.AsyncClient
+    webhooks: Webhooks
     # An optimisation only: organisations are never deleted, so "seen" can skip a query. Nothing
     # correct depends on it (another replica simply does its own first insert-or-ignore).
     known_organizations: set[str] = field(default_factory=set)
@@ -99,4 +104,9 @@ def build_runtime(settings: Settings) -> Runtime:
         api_keys=ApiKeyService(sessions),
         ingest=IngestService(sessions, buckets, downloader),
         downloads=downloads,
+        webhooks=Webhooks(
+            elevenlabs=ElevenLabsWebhooks(sessions, credentials, buckets),
+            twilio=TwilioWebhooks(sessions, credentials, settings.base_url),
+            sinch=SinchWebhooks(sessions, credentials),
+        ),
     )

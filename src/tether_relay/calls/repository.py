@@ -65,6 +65,32 @@ class CallRepository:
         )
         return (await self._session.scalars(query)).one_or_none()
 
+    async def find_or_create(self, organization_id: str, provider: str, provider_call_id: str) -> Call:
+        """The call a provider event is about, created if this is the first event of it. A concurrent
+        creation surfaces as IntegrityError at commit; webhooks/events.py retries the whole event then."""
+        query = (
+            select(Call)
+            .where(
+                Call.organization_id == organization_id,
+                Call.provider == provider,
+                Call.provider_call_id == provider_call_id,
+            )
+            .options(selectinload(Call.recordings))
+            .with_for_update()
+        )
+        call = (await self._session.scalars(query)).one_or_none()
+        if call is None:
+            call = Call(
+                organization_id=organization_id,
+                provider=provider,
+                provider_call_id=provider_call_id,
+                status="initiated",
+                recordings=[],
+            )
+            self._session.add(call)
+            await self._session.flush()
+        return call
+
     def add(self, call: Call, *recordings: Recording) -> None:
         self._session.add(call)
         for recording in recordings:

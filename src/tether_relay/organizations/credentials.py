@@ -114,6 +114,31 @@ class CredentialStore:
             await session.commit()
         return bool(getattr(result, "rowcount", 0))
 
+    async def by_lookup_key(self, provider: str, lookup_key: str) -> list[tuple[str, Values]]:
+        """Every organisation whose `provider` credentials carry this lookup key (one indexed query)."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(ProviderCredential).where(
+                        ProviderCredential.provider == provider, ProviderCredential.lookup_key == lookup_key
+                    )
+                )
+            ).all()
+        return [(row.organization_id, self._open(row)) for row in rows]
+
+    async def recent(self, provider: str, limit: int) -> list[tuple[str, Values]]:
+        """The `limit` most recently updated credentials of a provider, for a bounded search."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(ProviderCredential)
+                    .where(ProviderCredential.provider == provider)
+                    .order_by(ProviderCredential.updated_at.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [(row.organization_id, self._open(row)) for row in rows]
+
     async def twilio(self, organization_id: str) -> TwilioCredentials | None:
         values = await self.get(organization_id, "twilio")
         if not values or not values.get("twilioAccountSid"):

@@ -38,3 +38,17 @@ class ElevenLabsCredentialsMissing(AppError):
     status_code = 400
     code = "ELEVENLABS_CREDENTIALS_MISSING"
     message = "The ElevenLabs API key is not configured for this organisation"
+
+
+class InvalidWebhookSignature(AppError):
+    """Missing, malformed or wrong signature, or a sender we do not know: the same answer for all."""
+
+    status_code = 401
+    code = "INVALID_SIGNATURE"
+    message = "Webhook signature is missing or invalid"
+
+
+class WebhookTimestampRefused(AppError):
+    status_code = 401
+    code = "STALE_WEBHOOK"
+    message = "Webhook timestamp is outside the accepted window"

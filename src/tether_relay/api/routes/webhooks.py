@@ -1,0 +1,104 @@
+"""Provider webhooks. Each verifies its sender on the raw body before anything is parsed or stored."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from tether_relay.api.deps import RuntimeDep
+from tether_relay.api.errors import error_responses
+
+router = APIRouter(tags=["Webhook"])
+
+SIGNED_ERRORS = error_responses(400, 401, 413, d401="Signature missing, invalid or stale, or unknown sender")
+
+
+def _body(description: str, content_type: str) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {content_type: {"schema": {"type": "object"}}},
+        }
+    }
+
+
+@router.post(
+    "/api/webhook/elevenlabs",
+    summary="Handle the ElevenLabs post-call webhook",
+    responses=SIGNED_ERRORS,
+    openapi_extra=_body(
+        "post_call_transcription, post_call_audio or call_initiation_failure, signed "
+        "with ElevenLabs-Signature",
+        "application/json",
+    ),
+)
+async def elevenlabs_webhook(
+    request: Request,
+    runtime: RuntimeDep,
+    organization_id: Annotated[str | None, Query(alias="organizationId", max_length=64)] = None,
+) -> dict[str, Any]:
+    """Creates or completes the call: its transcript, its audio (stored in R2), or its failure."""
+    call_id = await runtime.webhooks.elevenlabs.receive(
+        await request.body(), request.headers.get("elevenlabs-signature"), organization_id
+    )
+    return {"received": True, "callId": call_id}
+
+
+async def _twilio(request: Request, runtime: RuntimeDep) -> tuple[str, list[tuple[str, str]]]:
+    return await runtime.webhooks.twilio.verify(
+        await request.body(), request.url.path, request.url.query, request.headers.get("x-twilio-signature")
+    )
+
+
+@router.post(
+    "/api/webhook/calls/twilio/status",
+    summary="Handle Twilio call status updates",
+    response_class=PlainTextResponse,
+    responses=SIGNED_ERRORS,
+    openapi_extra=_body("Twilio StatusCallback parameters", "application/x-www-form-urlencoded"),
+)
+async def twilio_status_webhook(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
+    """Creates or updates the call by CallSid; answers `OK` (Twilio only checks for a 2xx)."""
+    organization_id, form = await _twilio(request, runtime)
+    await runtime.webhooks.twilio.status(organization_id, form)
+    return PlainTextResponse("OK")
+
+
+@router.post(
+    "/api/webhook/calls/twilio/recording",
+    summary="Handle Twilio recording status",
+    response_class=PlainTextResponse,
+    responses=SIGNED_ERRORS,
+    openapi_extra=_body("Twilio RecordingStatusCallback parameters", "application/x-www-form-urlencoded"),
+)
+async def twilio_recording_webhook(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
+    """Attaches the RecordingSid to the call; the RecordingUrl is kept for reference, never fetched."""
+    organization_id, form = await _twilio(request, runtime)
+    await runtime.webhooks.twilio.recording(organization_id, form)
+    return PlainTextResponse("OK")
+
+
+@router.post(
+    "/api/webhook/calls/sinch",
+    summary="Handle Sinch voice callbacks (ICE, ACE, DiCE, notify)",
+    responses=SIGNED_ERRORS,
+    openapi_extra=_body("A Sinch callback event", "application/json"),
+)
+async def sinch_webhook(request: Request, runtime: RuntimeDep) -> Response:
+    """Keeps the call and where Sinch put its recording and transcript. Routing calls is the wider API's
+    job, so ICE answers a neutral SVAML `continue` and the other events an empty 200."""
+    body = await request.body()
+    organization_id = await runtime.webhooks.sinch.verify(
+        body=body,
+        path=request.url.path,
+        content_type=request.headers.get("content-type", ""),
+        timestamp=request.headers.get("x-timestamp"),
+        authorization=request.headers.get("authorization"),
+    )
+    event, _ = await runtime.webhooks.sinch.receive(organization_id, body)
+    if event == "ice":
+        return JSONResponse({"instructions": [], "action": {"name": "continue"}})
+    return Response(status_code=200)

@@ -1,0 +1,36 @@
+"""X-Twilio-Signature (twilio-python `request_validator.py`; shared/reference/providers.md §1.7):
+base64(HMAC-SHA1(auth token, full URL + each sorted param name and its sorted values)). Twilio's own
+validator accepts the URL with or without its default port, since Twilio is not consistent about it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from urllib.parse import urlsplit, urlunsplit
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def compute(url: str, params: list[tuple[str, str]], auth_token: str) -> str:
+    names = sorted({name for name, _ in params})
+    payload = url + "".join(
+        name + value for name in names for value in sorted({v for n, v in params if n == name})
+    )
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _url_variants(url: str) -> set[str]:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    default = _DEFAULT_PORTS.get(parts.scheme)
+    with_port = parts._replace(netloc=f"{host}:{parts.port or default}")
+    without_port = parts._replace(netloc=host) if parts.port in (None, default) else parts
+    return {url, urlunsplit(with_port), urlunsplit(without_port)}
+
+
+def matches(url: str, params: list[tuple[str, str]], signature: str, auth_token: str) -> bool:
+    return any(
+        hmac.compare_digest(compute(variant, params, auth_token), signature) for variant in _url_variants(url)
+    )

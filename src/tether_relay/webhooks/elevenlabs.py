@@ -1,0 +1,272 @@
+"""POST /api/webhook/elevenlabs: post_call_transcription, post_call_audio, call_initiation_failure.
+
+Whose event is it? Each organisation's ElevenLabs workspace signs with its own secret, and the event
+names no organisation. Nothing is parsed before the signature verifies; to pick which secret to try, the
+raw bytes are only searched for the `agent_id` value, and agents are learnt from events that verified:
+  1. `?organizationId=` on the webhook URL (an operator may configure it so): that organisation only;
+  2. an agent we have learnt: its organisation only;
+  3. otherwise the most recently configured organisations, at most SEARCH_LIMIT of them.
+The two post-call events may come in either order and more than once; the result is one call with its
+audio and transcript. An audio event alone already makes a readable call (the transcript and call details
+are fetched from ElevenLabs on the first read).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_relay.calls.models import Recording
+from tether_relay.calls.repository import CallRepository
+from tether_relay.db import utcnow
+from tether_relay.errors import ValidationFailed
+from tether_relay.ids import new_recording_id
+from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.elevenlabs import signature
+from tether_relay.providers.elevenlabs.adapter import SOURCE, conversation_transcript
+from tether_relay.providers.elevenlabs.client import is_conversation_id
+from tether_relay.providers.elevenlabs.payloads import Conversation
+from tether_relay.providers.errors import InvalidWebhookSignature
+from tether_relay.storage.buckets import RECORDINGS, Buckets, recording_key
+from tether_relay.webhooks.events import apply_once, previous
+from tether_relay.webhooks.models import ElevenLabsAgent
+
+PROVIDER = "elevenlabs"
+SEARCH_LIMIT = 25
+_AGENT_ID = re.compile(rb'"agent_id"\s*:\s*"([A-Za-z0-9_-]{1,128})"')
+_FAILURE_STATUS = {"busy": "busy", "no-answer": "no-answer"}
+
+
+def _invalid(message: str) -> ValidationFailed:
+    return ValidationFailed(message, details=[{"field": "body", "message": message, "type": "value_error"}])
+
+
+class ElevenLabsWebhooks:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        credentials: CredentialStore,
+        buckets: Buckets,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sessions = sessions
+        self._credentials = credentials
+        self._buckets = buckets
+        self._clock = clock
+
+    async def receive(
+        self, body: bytes, signature_header: str | None, organization_hint: str | None
+    ) -> str | None:
+        timestamp, digest = signature.parse_header(signature_header)
+        signature.check_timestamp(timestamp, self._clock())
+        agent = _AGENT_ID.search(body)
+        agent_id = agent.group(1).decode() if agent else None
+        organization_id = await self._verified_organization(
+            body, digest, timestamp, agent_id, organization_hint
+        )
+        event_type, data = _parse(body)
+        if agent_id is not None:
+            await self._learn(agent_id, organization_id)
+        conversation_id = data.get("conversation_id")
+        if not isinstance(conversation_id, str) or not is_conversation_id(conversation_id):
+            raise _invalid("data.conversation_id is missing or malformed")
+        if event_type == "post_call_audio":
+            return await self._audio(organization_id, conversation_id, data)
+        if event_type == "post_call_transcription":
+            return await self._transcription(organization_id, conversation_id, data)
+        return await self._failure(organization_id, conversation_id, data)
+
+    async def _verified_organization(
+        self, body: bytes, digest: str, timestamp: int, agent_id: str | None, hint: str | None
+    ) -> str:
+        for organization_id in await self._candidates(agent_id, hint):
+            creds = await self._credentials.elevenlabs(organization_id)
+            secret = creds.webhook_secret if creds else None
+            if secret and signature.matches(body, digest, secret, timestamp):
+                return organization_id
+        if hint is None and agent_id is not None:  # a learnt agent may have moved to another workspace
+            for organization_id, values in await self._credentials.recent(PROVIDER, SEARCH_LIMIT):
+                secret = values.get("elevenlabsWebhookSecret")
+                if secret and signature.matches(body, digest, secret, timestamp):
+                    return organization_id
+        raise InvalidWebhookSignature()
+
+    async def _candidates(self, agent_id: str | None, hint: str | None) -> list[str]:
+        if hint is not None:
+            return [hint]
+        if agent_id is not None:
+            async with self._sessions() as session:
+                known = await session.get(ElevenLabsAgent, agent_id)
+            if known is not None:
+                return [known.organization_id]
+        return [org for org, _ in await self._credentials.recent(PROVIDER, SEARCH_LIMIT)]
+
+    async def _learn(self, agent_id: str, organization_id: str) -> None:
+        async with self._sessions() as session:
+            known = await session.get(ElevenLabsAgent, agent_id, with_for_update=True)
+            if known is None:
+                session.add(ElevenLabsAgent(agent_id=agent_id, organization_id=organization_id))
+            elif known.organization_id != organization_id:
+                known.organization_id, known.learnt_at = organization_id, utcnow()
+            try:
+                await session.commit()
+            except IntegrityError:  # a concurrent event learnt it first; routing is only a hint
+                await session.rollback()
+
+    async def _audio(self, organization_id: str, conversation_id: str, data: dict[str, Any]) -> str | None:
+        event_key = f"post_call_audio:{organization_id}:{conversation_id}"
+        if (done := await previous(self._sessions, PROVIDER, event_key)) is not None:
+            return done.call_id  # a repeat: skip decoding and uploading the audio again
+        audio = _decode_audio(data.get("full_audio"))
+        call_id = await self._call_id(organization_id, conversation_id)
+        recording_id = new_recording_id()
+        key = recording_key(organization_id, call_id, recording_id, "mp3")
+        store = self._buckets.get(RECORDINGS)
+        await store.put(key, audio, "audio/mpeg")  # before the row: a row never points at nothing
+        attached = False
+
+        async def attach(session: AsyncSession) -> str:
+            nonlocal attached
+            call = await CallRepository(session).find_or_create(organization_id, PROVIDER, conversation_id)
+            attached = not any(r.storage_key for r in call.recordings)
+            if attached:
+                session.add(
+                    Recording(
+                        id=recording_id,
+                        call_id=call.id,
+                        storage_bucket=RECORDINGS,
+                        storage_key=key,
+                        content_type="audio/mpeg",
+                        size_bytes=len(audio),
+                        duration=call.duration,
+                    )
+                )
+            if call.status == "initiated":
+                call.status = "completed"
+            return call.id
+
+        result, duplicate = await apply_once(
+            self._sessions,
+            provider=PROVIDER,
+            event_key=event_key,
+            organization_id=organization_id,
+            apply=attach,
+        )
+        if duplicate or not attached:
+            await store.delete(key)  # another delivery of the same audio got there first
+        return result
+
+    async def _call_id(self, organization_id: str, conversation_id: str) -> str:
+        """The call's id before its audio is uploaded (the storage key contains it)."""
+        for _ in range(3):
+            async with self._sessions() as session:
+                try:
+                    call = await CallRepository(session).find_or_create(
+                        organization_id, PROVIDER, conversation_id
+                    )
+                    await session.commit()
+                    return call.id
+                except IntegrityError:  # lost a creation race; the next pass finds the winner's row
+                    await session.rollback()
+        raise RuntimeError("could not create the call")
+
+    async def _transcription(
+        self, organization_id: str, conversation_id: str, data: dict[str, Any]
+    ) -> str | None:
+        try:
+            conversation = Conversation.model_validate(data)
+        except ValidationError:
+            raise _invalid("data is not a conversation") from None
+        result = conversation_transcript(conversation)
+        details = result.details
+
+        async def apply(session: AsyncSession) -> str:
+            call = await CallRepository(session).find_or_create(organization_id, PROVIDER, conversation_id)
+            call.status = "failed" if conversation.status == "failed" else "completed"
+            if details is not None:
+                call.direction = call.direction or details.direction
+                call.from_number = call.from_number or details.from_number
+                call.to_number = call.to_number or details.to_number
+                call.duration = details.duration if details.duration is not None else call.duration
+                call.start_time = call.start_time or details.start_time
+            if conversation.analysis and conversation.analysis.transcript_summary:
+                call.summary = conversation.analysis.transcript_summary
+            call.provider_metadata = {**(call.provider_metadata or {}), "agentId": conversation.agent_id}
+            if result.status == "ready" and call.transcription_fetched_at is None:
+                call.transcription_data, call.transcription_text = result.data, result.text
+                call.transcription_status, call.transcription_source = "ready", SOURCE
+                call.transcription_fetched_at = utcnow()
+            for recording in call.recordings:
+                recording.duration = recording.duration if recording.duration is not None else call.duration
+            return call.id
+
+        call_id, _ = await apply_once(
+            self._sessions,
+            provider=PROVIDER,
+            organization_id=organization_id,
+            event_key=f"post_call_transcription:{organization_id}:{conversation_id}",
+            apply=apply,
+        )
+        return call_id
+
+    async def _failure(self, organization_id: str, conversation_id: str, data: dict[str, Any]) -> str | None:
+        reason = data.get("failure_reason")
+        metadata = _object(data.get("metadata"))
+        sender = _object(metadata.get("body"))  # Twilio's status form as JSON, or the SIP failure
+        from_number = sender.get("From") or sender.get("from_number")
+        to_number = sender.get("To") or sender.get("to_number")
+        direction = "inbound" if sender.get("Direction") == "inbound" else "outbound"
+
+        async def apply(session: AsyncSession) -> str:
+            call = await CallRepository(session).find_or_create(organization_id, PROVIDER, conversation_id)
+            call.status = _FAILURE_STATUS.get(str(reason), "failed")
+            call.direction = call.direction or direction
+            call.from_number = call.from_number or (str(from_number) if from_number else None)
+            call.to_number = call.to_number or (str(to_number) if to_number else None)
+            call.transcription_status = "unavailable"
+            return call.id
+
+        call_id, _ = await apply_once(
+            self._sessions,
+            provider=PROVIDER,
+            organization_id=organization_id,
+            event_key=f"call_initiation_failure:{organization_id}:{conversation_id}",
+            apply=apply,
+        )
+        return call_id
+
+
+def _parse(body: bytes) -> tuple[str, dict[str, Any]]:
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise _invalid("body is not JSON") from None
+    if not isinstance(event, dict):
+        raise _invalid("body is not a JSON object")
+    event_type = event.get("type")
+    if event_type not in ("post_call_transcription", "post_call_audio", "call_initiation_failure"):
+        raise _invalid("type is not a known ElevenLabs post-call event")
+    # Older payloads inline the data fields at the top level.
+    return str(event_type), _object(event.get("data")) or event
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _decode_audio(value: Any) -> bytes:
+    if not isinstance(value, str) or not value:
+        raise _invalid("data.full_audio is missing")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _invalid("data.full_audio is not base64") from None

@@ -1,0 +1,177 @@
+"""POST /api/webhook/calls/sinch: ICE, ACE, DiCE and the notify events of recordings and transcripts.
+
+The sender is the organisation whose Sinch application key is in `Authorization: Application <key>:…`
+and whose secret signs the request (providers/sinch/signature.py); `x-timestamp` must be within ten
+minutes. Calls are keyed by the Sinch call id. `recording_available` tells where the audio landed in the
+bucket Sinch records into; `transcription_available` where its transcript file did.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_relay.calls.models import Call, Recording
+from tether_relay.calls.repository import CallRepository
+from tether_relay.db import utcnow
+from tether_relay.errors import ValidationFailed
+from tether_relay.ids import new_recording_id
+from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.errors import InvalidWebhookSignature, WebhookTimestampRefused
+from tether_relay.providers.sinch import signature
+from tether_relay.storage.buckets import SINCH
+from tether_relay.webhooks.events import apply_once, body_key
+
+PROVIDER = "sinch"
+_RESULTS = {"ANSWERED": "completed", "BUSY": "busy", "NOANSWER": "no-answer", "FAILED": "failed"}
+_EVENTS = ("ice", "ace", "dice", "notify")
+
+
+def _invalid(message: str) -> ValidationFailed:
+    return ValidationFailed(message, details=[{"field": "body", "message": message, "type": "value_error"}])
+
+
+class SinchWebhooks:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], credentials: CredentialStore) -> None:
+        self._sessions = sessions
+        self._credentials = credentials
+
+    async def verify(
+        self, *, body: bytes, path: str, content_type: str, timestamp: str | None, authorization: str | None
+    ) -> str:
+        parsed = signature.parse_authorization(authorization)
+        if parsed is None or timestamp is None:
+            raise InvalidWebhookSignature()
+        if not signature.timestamp_fresh(timestamp, utcnow()):
+            raise WebhookTimestampRefused()
+        application_key, given = parsed
+        for organization_id, creds in await self._credentials.by_lookup_key(PROVIDER, application_key):
+            secret = creds.get("sinchApplicationSecret")
+            if secret is None:
+                continue
+            expected = signature.compute(
+                method="POST",
+                body=body,
+                content_type=content_type,
+                timestamp=timestamp,
+                path=path,
+                secret=secret,
+            )
+            if signature.hmac_equal(expected, given):
+                return organization_id
+        raise InvalidWebhookSignature()
+
+    async def receive(self, organization_id: str, body: bytes) -> tuple[str, str | None]:
+        """(event name, call id)."""
+        event = _parse(body)
+        name, call_id_sinch = event["event"], event["callid"]
+
+        async def apply(session: AsyncSession) -> str:
+            call = await CallRepository(session).find_or_create(organization_id, PROVIDER, call_id_sinch)
+            _APPLY[name](call, event, session)
+            return call.id
+
+        call_id, _ = await apply_once(
+            self._sessions,
+            provider=PROVIDER,
+            organization_id=organization_id,
+            event_key=body_key(organization_id, body),
+            apply=apply,
+        )
+        return name, call_id
+
+
+def _ice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
+    to: dict[str, Any] = event["to"] if isinstance(event.get("to"), dict) else {}
+    call.direction = call.direction or "inbound"
+    call.from_number = call.from_number or _number(event.get("cli"))
+    call.to_number = call.to_number or _number(to.get("endpoint"))
+    call.start_time = call.start_time or _time(event.get("timestamp"))
+    if call.status == "initiated":
+        call.status = "ringing"
+
+
+def _ace(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
+    call.answer_time = call.answer_time or _time(event.get("timestamp"))
+    if call.status in ("initiated", "ringing"):
+        call.status = "in-progress"
+
+
+def _dice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
+    to: dict[str, Any] = event["to"] if isinstance(event.get("to"), dict) else {}
+    call.status = _RESULTS.get(str(event.get("result")), "completed")
+    call.end_time = call.end_time or _time(event.get("timestamp"))
+    if isinstance(event.get("duration"), int | float):
+        call.duration = float(event["duration"])
+    call.from_number = call.from_number or _number(event.get("from"))  # a string in DiCE, not an object
+    call.to_number = call.to_number or _number(to.get("endpoint"))
+
+
+def _notify(call: Call, event: dict[str, Any], session: AsyncSession) -> None:
+    kind, key = event.get("type"), _bucket_key(event.get("destination"))
+    if key is None or kind not in ("recording_available", "transcription_available"):
+        return  # recording_finished, amd, …: nothing to keep
+    stored = next((r for r in call.recordings if r.storage_bucket == SINCH), None)
+    if kind == "recording_available":
+        if stored is None:
+            pending = (call.provider_metadata or {}).get("transcriptKey")
+            session.add(
+                Recording(
+                    id=new_recording_id(),
+                    call_id=call.id,
+                    storage_bucket=SINCH,
+                    storage_key=key,
+                    content_type="audio/wav" if key.endswith(".wav") else "audio/mpeg",
+                    duration=call.duration,
+                    transcript_key=pending,
+                )
+            )
+    elif stored is not None:
+        stored.transcript_key = key
+    else:  # the transcript was announced before the recording: keep it for when the recording arrives
+        call.provider_metadata = {**(call.provider_metadata or {}), "transcriptKey": key}
+
+
+_APPLY = {"ice": _ice, "ace": _ace, "dice": _dice, "notify": _notify}
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        event = json.loads(body)
+    except ValueError:
+        raise _invalid("body is not JSON") from None
+    if not isinstance(event, dict) or event.get("event") not in _EVENTS:
+        raise _invalid("event is not one of ice, ace, dice, notify")
+    call_id = event.get("callid")
+    if not isinstance(call_id, str) or not 0 < len(call_id) <= 128:
+        raise _invalid("callid is missing")
+    return event
+
+
+def _bucket_key(destination: Any) -> str | None:
+    """`s3://bucket/path/file.mp3` → `path/file.mp3` (the bucket is the one Sinch records into)."""
+    if not isinstance(destination, str):
+        return None
+    parts = urlsplit(destination)
+    key = parts.path.lstrip("/")
+    return key if parts.scheme in ("s3", "https") and key and ".." not in key.split("/") else None
+
+
+def _number(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip("+").isdigit():
+        return None
+    return value if value.startswith("+") else f"+{value}"
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
