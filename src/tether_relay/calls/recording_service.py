@@ -18,7 +18,7 @@ from tether_relay.calls.models import Call, Recording
 from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.errors import CallNotFound
-from tether_relay.providers.base import AudioSource, CallRef, FetchedAudio, RecordingRef
+from tether_relay.providers.base import AudioSource, CallDetails, CallRef, FetchedAudio, RecordingRef
 from tether_relay.providers.registry import ProviderRegistry
 
 
@@ -57,13 +57,15 @@ class RecordingService:
         if fetched.discovered:
             await self._remember(call.id, fetched)
         transcript = await self._transcripts.ensure(provider, call, ref, fetched.recording)
+        learnt = transcript.details or CallDetails()
+        duration = fetched.recording.duration if fetched.recording.duration is not None else call.duration
         return RecordingPayload(
             audio=fetched.audio,
             recording_id=fetched.recording.public_id,
-            duration=fetched.recording.duration if fetched.recording.duration is not None else call.duration,
-            direction=call.direction,
-            from_number=call.from_number,
-            to_number=call.to_number,
+            duration=duration if duration is not None else learnt.duration,
+            direction=call.direction or learnt.direction,
+            from_number=call.from_number or learnt.from_number,
+            to_number=call.to_number or learnt.to_number,
             transcription_status=transcript.status,
             transcription_text=transcript.text,
             transcription_data=transcript.data,

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository
 from tether_relay.db import utcnow
-from tether_relay.providers.base import CallRef, Provider, RecordingRef, TranscriptResult
+from tether_relay.providers.base import CallDetails, CallRef, Provider, RecordingRef, TranscriptResult
 from tether_relay.transcripts.model import text_of
 
 log = logging.getLogger("tether_relay.transcripts")
@@ -35,6 +35,8 @@ class TranscriptView:
     status: str | None
     text: str | None
     data: Any | None
+    # Call facts the provider reported with the transcript (stored too; here so this read can show them).
+    details: CallDetails | None = None
 
     @classmethod
     def of(cls, call: Call) -> TranscriptView:
@@ -115,7 +117,7 @@ class TranscriptService:
                 details=result.details,
             )
             await session.commit()
-        return TranscriptView(result.status, result.text, result.data)
+        return TranscriptView(result.status, result.text, result.data, result.details)
 
     async def _defer(self, call_id: str, owner: str, status: str) -> None:
         async with self._sessions() as session:
