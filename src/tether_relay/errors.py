@@ -28,6 +28,11 @@ class ValidationFailed(AppError):
         super().__init__(message)
         self.details = details or []
 
+    @classmethod
+    def of(cls, field: str, message: str, kind: str = "value_error") -> ValidationFailed:
+        """One field is wrong: the message, and the same as the one detail."""
+        return cls(message, details=[{"field": field, "message": message, "type": kind}])
+
 
 class Unauthorized(AppError):
     status_code = 401

@@ -168,13 +168,7 @@ def decode_mp3(value: str) -> bytes:
     try:
         audio = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise _invalid("recording is neither an https URL nor valid base64") from None
+        raise ValidationFailed.of("recording", "recording is neither an https URL nor valid base64") from None
     if not (audio.startswith(b"ID3") or (len(audio) > 1 and audio[0] == 0xFF and audio[1] & 0xE0 == 0xE0)):
-        raise _invalid("recording is not an MP3 (no ID3 tag or MPEG frame header)")
+        raise ValidationFailed.of("recording", "recording is not an MP3 (no ID3 tag or MPEG frame header)")
     return audio
-
-
-def _invalid(message: str) -> ValidationFailed:
-    return ValidationFailed(
-        message, details=[{"field": "recording", "message": message, "type": "value_error"}]
-    )

@@ -46,10 +46,6 @@ _AGENT_ID = re.compile(rb'"agent_id"\s*:\s*"([A-Za-z0-9_-]{1,128})"')
 _FAILURE_STATUS = {"busy": "busy", "no-answer": "no-answer"}
 
 
-def _invalid(message: str) -> ValidationFailed:
-    return ValidationFailed(message, details=[{"field": "body", "message": message, "type": "value_error"}])
-
-
 class ElevenLabsWebhooks:
     def __init__(
         self,
@@ -78,7 +74,7 @@ class ElevenLabsWebhooks:
             await self._learn(agent_id, organization_id)
         conversation_id = data.get("conversation_id")
         if not isinstance(conversation_id, str) or not is_conversation_id(conversation_id):
-            raise _invalid("data.conversation_id is missing or malformed")
+            raise ValidationFailed.of("body", "data.conversation_id is missing or malformed")
         if event_type == "post_call_audio":
             return await self._audio(organization_id, conversation_id, data)
         if event_type == "post_call_transcription":
@@ -185,7 +181,7 @@ class ElevenLabsWebhooks:
         try:
             conversation = Conversation.model_validate(data)
         except ValidationError:
-            raise _invalid("data is not a conversation") from None
+            raise ValidationFailed.of("body", "data is not a conversation") from None
         result = conversation_transcript(conversation)
         details = result.details
 
@@ -249,12 +245,12 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any]]:
     try:
         event = json.loads(body)
     except ValueError:
-        raise _invalid("body is not JSON") from None
+        raise ValidationFailed.of("body", "body is not JSON") from None
     if not isinstance(event, dict):
-        raise _invalid("body is not a JSON object")
+        raise ValidationFailed.of("body", "body is not a JSON object")
     event_type = event.get("type")
     if event_type not in ("post_call_transcription", "post_call_audio", "call_initiation_failure"):
-        raise _invalid("type is not a known ElevenLabs post-call event")
+        raise ValidationFailed.of("body", "type is not a known ElevenLabs post-call event")
     # Older payloads inline the data fields at the top level.
     return str(event_type), _object(event.get("data")) or event
 
@@ -265,8 +261,8 @@ def _object(value: Any) -> dict[str, Any]:
 
 def _decode_audio(value: Any) -> bytes:
     if not isinstance(value, str) or not value:
-        raise _invalid("data.full_audio is missing")
+        raise ValidationFailed.of("body", "data.full_audio is missing")
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise _invalid("data.full_audio is not base64") from None
+        raise ValidationFailed.of("body", "data.full_audio is not base64") from None

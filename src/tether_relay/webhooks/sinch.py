@@ -31,10 +31,6 @@ _RESULTS = {"ANSWERED": "completed", "BUSY": "busy", "NOANSWER": "no-answer", "F
 _EVENTS = ("ice", "ace", "dice", "notify")
 
 
-def _invalid(message: str) -> ValidationFailed:
-    return ValidationFailed(message, details=[{"field": "body", "message": message, "type": "value_error"}])
-
-
 class SinchWebhooks:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], credentials: CredentialStore) -> None:
         self._sessions = sessions
@@ -143,12 +139,12 @@ def _parse(body: bytes) -> dict[str, Any]:
     try:
         event = json.loads(body)
     except ValueError:
-        raise _invalid("body is not JSON") from None
+        raise ValidationFailed.of("body", "body is not JSON") from None
     if not isinstance(event, dict) or event.get("event") not in _EVENTS:
-        raise _invalid("event is not one of ice, ace, dice, notify")
+        raise ValidationFailed.of("body", "event is not one of ice, ace, dice, notify")
     call_id = event.get("callid")
     if not isinstance(call_id, str) or not 0 < len(call_id) <= 128:
-        raise _invalid("callid is missing")
+        raise ValidationFailed.of("body", "callid is missing")
     return event
 
 

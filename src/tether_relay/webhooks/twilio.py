@@ -42,12 +42,6 @@ _DIRECTIONS = {"inbound": "inbound", "outbound-api": "outbound", "outbound-dial"
 Form = list[tuple[str, str]]
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"{field} {message}", details=[{"field": field, "message": message, "type": "value_error"}]
-    )
-
-
 class TwilioWebhooks:
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], credentials: CredentialStore, public_base_url: str
@@ -80,7 +74,7 @@ class TwilioWebhooks:
         call_sid = _call_sid(values)
         status = values.get("CallStatus", "")
         if status not in _STATUS_ORDER:
-            raise _invalid("CallStatus", "is not a Twilio call status")
+            raise ValidationFailed.of("CallStatus", "CallStatus is not a Twilio call status")
         at = _rfc2822(values.get("Timestamp"))
 
         async def apply(session: AsyncSession) -> str:
@@ -116,7 +110,7 @@ class TwilioWebhooks:
         call_sid = _call_sid(values)
         recording_sid = values.get("RecordingSid", "")
         if not is_sid("RE", recording_sid):
-            raise _invalid("RecordingSid", "is not a Twilio recording SID")
+            raise ValidationFailed.of("RecordingSid", "RecordingSid is not a Twilio recording SID")
         completed = values.get("RecordingStatus", "completed") == "completed"
         duration = values.get("RecordingDuration", "")
         channels = values.get("RecordingChannels", "")
@@ -151,7 +145,7 @@ class TwilioWebhooks:
 def _call_sid(values: dict[str, str]) -> str:
     call_sid = values.get("CallSid", "")
     if not is_sid("CA", call_sid):
-        raise _invalid("CallSid", "is not a Twilio call SID")
+        raise ValidationFailed.of("CallSid", "CallSid is not a Twilio call SID")
     return call_sid
 
 

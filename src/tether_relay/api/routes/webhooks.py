@@ -47,10 +47,16 @@ async def elevenlabs_webhook(
     return {"received": True, "callId": call_id}
 
 
-async def _twilio(request: Request, runtime: RuntimeDep) -> tuple[str, list[tuple[str, str]]]:
-    return await runtime.webhooks.twilio.verify(
+TWILIO_EVENTS = {"status": "Twilio StatusCallback", "recording": "Twilio RecordingStatusCallback"}
+
+
+async def _twilio(event: str, request: Request, runtime: RuntimeDep) -> PlainTextResponse:
+    twilio = runtime.webhooks.twilio
+    organization_id, form = await twilio.verify(
         await request.body(), request.url.path, request.url.query, request.headers.get("x-twilio-signature")
     )
+    await (twilio.status if event == "status" else twilio.recording)(organization_id, form)
+    return PlainTextResponse("OK")  # Twilio only checks for a 2xx
 
 
 @router.post(
@@ -58,13 +64,11 @@ async def _twilio(request: Request, runtime: RuntimeDep) -> tuple[str, list[tupl
     summary="Handle Twilio call status updates",
     response_class=PlainTextResponse,
     responses=SIGNED_ERRORS,
-    openapi_extra=_body("Twilio StatusCallback parameters", "application/x-www-form-urlencoded"),
+    openapi_extra=_body(f"{TWILIO_EVENTS['status']} parameters", "application/x-www-form-urlencoded"),
 )
 async def twilio_status_webhook(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
-    """Creates or updates the call by CallSid; answers `OK` (Twilio only checks for a 2xx)."""
-    organization_id, form = await _twilio(request, runtime)
-    await runtime.webhooks.twilio.status(organization_id, form)
-    return PlainTextResponse("OK")
+    """Creates or updates the call by CallSid; a status never moves backwards."""
+    return await _twilio("status", request, runtime)
 
 
 @router.post(
@@ -72,13 +76,11 @@ async def twilio_status_webhook(request: Request, runtime: RuntimeDep) -> PlainT
     summary="Handle Twilio recording status",
     response_class=PlainTextResponse,
     responses=SIGNED_ERRORS,
-    openapi_extra=_body("Twilio RecordingStatusCallback parameters", "application/x-www-form-urlencoded"),
+    openapi_extra=_body(f"{TWILIO_EVENTS['recording']} parameters", "application/x-www-form-urlencoded"),
 )
 async def twilio_recording_webhook(request: Request, runtime: RuntimeDep) -> PlainTextResponse:
     """Attaches the RecordingSid to the call; the RecordingUrl is kept for reference, never fetched."""
-    organization_id, form = await _twilio(request, runtime)
-    await runtime.webhooks.twilio.recording(organization_id, form)
-    return PlainTextResponse("OK")
+    return await _twilio("recording", request, runtime)
 
 
 @router.post(
