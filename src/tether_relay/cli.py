@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Annotated
 
 import typer
@@ -13,6 +12,8 @@ from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
 from tether_relay.demo import DemoCall, ensure_demo_call
 from tether_relay.keys import load_keys
+from tether_relay.logs import config as logging_config
+from tether_relay.logs import configure as configure_logging
 from tether_relay.migrate import upgrade
 from tether_relay.runtime import build_runtime
 from tether_relay.settings import Settings
@@ -39,12 +40,13 @@ def serve(
     """Migrate, then serve the API (uvloop + httptools). Without TETHER_JWT_SECRET: development mode."""
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     upgrade(settings.database_url)
     if settings.development_mode:
         _announce(settings, asyncio.run(_seed(settings)))
     uvicorn.run(
         create_app(settings),
+        log_config=logging_config(settings.log_level),
         host=settings.host,
         port=settings.port,
         loop="uvloop",

@@ -1,0 +1,55 @@
+"""The running service's own output: JSON lines, and no token, API key or URL signature in any of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import JWT_SECRET, SECRET_KEY, token_for
+from tests.processes import service_process
+
+
+def test_service_logs_are_json_and_carry_no_secrets(tmp_path: Path) -> None:
+    env = {
+        "TETHER_DATA_DIR": str(tmp_path / "var"),
+        "TETHER_DATABASE_URL": f"sqlite:///{tmp_path}/var/t.db",
+        "TETHER_JWT_SECRET": JWT_SECRET,
+        "TETHER_SECRET_KEY": SECRET_KEY,
+        "TETHER_LOG_LEVEL": "info",
+    }
+    token = token_for("org-logs")
+    with service_process(env, tmp_path) as service:
+        bearer = {"Authorization": f"Bearer {token}"}
+        key = httpx.get(f"{service.url}/api/user/api-key", headers=bearer).json()["data"]["apiKey"]
+        ingest = {
+            "direction": "inbound",
+            "fromNumber": "+14165550100",
+            "toNumber": "+14165550199",
+            "duration": 3,
+            "status": "completed",
+            "summary": "s",
+            "transcript": [{"role": "user", "message": "hi", "timestamp": 0}],
+            "recording": "SUQzBAAAAAAA",
+        }
+        call_id = httpx.post(
+            f"{service.url}/api/calls/ingest", json=ingest, headers={"Authorization": f"Bearer {key}"}
+        ).json()["callId"]
+        audio_url = httpx.get(f"{service.url}/api/calls/{call_id}/recording", headers=bearer).json()[
+            "audioUrl"
+        ]
+        assert httpx.get(audio_url).status_code == 200
+        assert httpx.get(audio_url.replace("signature=", "signature=x")).status_code == 403
+        httpx.get(f"{service.url}/api/calls/nope", headers={"Authorization": "Bearer garbage.token.here"})
+        output = service.output()
+
+    signature = httpx.URL(audio_url).params["signature"]
+    for secret in (token, key, signature, JWT_SECRET, SECRET_KEY):
+        assert secret not in output
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    access = [json.loads(line) for line in lines if '"uvicorn.access"' in line]
+    assert len(access) >= 5
+    assert any(
+        "/media/recordings/" in entry["message"] and "[REDACTED]" in entry["message"] for entry in access
+    )
