@@ -15,6 +15,7 @@ ALGORITHM = "HS256"
 # Anything longer is not a token we minted; refuse before spending time on it.
 MAX_TOKEN_LENGTH = 8192
 # Organisation ids become primary keys and storage key prefixes: keep them plain.
+_KEY_HEADERS = {"kid", "jku", "jwk", "x5u", "x5c", "crit"}
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 
 
@@ -44,6 +45,9 @@ def verify_token(token: str, secret: str) -> Principal:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized()
     try:
+        # We issue no key ids and fetch no keys: a header that names one is not a token of ours.
+        if _KEY_HEADERS & set(jwt.get_unverified_header(token)):
+            raise Unauthorized("Invalid or expired token")
         # Pinning the algorithm list is what refuses `alg: none` and public-key confusion.
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp"]}, leeway=0)
     except jwt.PyJWTError as exc:
