@@ -82,3 +82,50 @@ async def test_concurrent_first_reads_across_two_service_processes(
 
     assert_all_have_the_transcript(list(responses))
     assert elevenlabs.plan.count("conv_race_replicas") == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_replicas_200_first_reads_over_20_calls_make_20_fetches(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    settings: Settings,
+    elevenlabs: ElevenLabsFake,
+    tmp_path: Path,
+) -> None:
+    await client.post(
+        "/api/calls/voice-ai/config", headers=superadmin(ORG), json={"elevenlabsApiKey": elevenlabs.api_key}
+    )
+    call_ids = []
+    for i in range(20):
+        conversation = f"conv_many_{i:02d}"
+        elevenlabs.add(conversation)
+        elevenlabs.plan.add("slow", times=1, path_contains=conversation, delay=0.3)
+        call = await make_call(
+            runtime, ORG, provider="elevenlabs", provider_call_id=conversation, transcription_data=None
+        )
+        call_ids.append(call.id)
+    env = {
+        "TETHER_DATABASE_URL": settings.database_url,
+        "TETHER_DATA_DIR": str(settings.data_dir),
+        "TETHER_JWT_SECRET": JWT_SECRET,
+        "TETHER_SECRET_KEY": SECRET_KEY,
+        "TETHER_ELEVENLABS_API_BASE_URL": elevenlabs.base_url,
+    }
+
+    with service_process(env, tmp_path, "a") as first, service_process(env, tmp_path, "b") as second:
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as http:
+            responses = await asyncio.gather(
+                *(
+                    http.get(
+                        f"{(first, second)[i % 2].url}/api/calls/{call_ids[i % 20]}/recording",
+                        headers=auth(ORG),
+                    )
+                    for i in range(200)
+                )
+            )
+
+    assert [r.status_code for r in responses] == [200] * 200
+    assert all(r.json()["transcriptionText"].startswith("Agent: Hi, how can I help?") for r in responses)
+    assert elevenlabs.plan.count("/v1/convai/conversations/conv_many_") == 20
+    for i in range(20):
+        assert elevenlabs.plan.count(f"conv_many_{i:02d}") == 1
