@@ -14,6 +14,7 @@ from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import create_engine, session_factory
 from tether_relay.keys import Keys, load_keys
 from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.circuit import CircuitBreaker
 from tether_relay.providers.download import SafeDownloader
 from tether_relay.providers.elevenlabs.adapter import ElevenLabsProvider
 from tether_relay.providers.elevenlabs.client import ElevenLabsClient
@@ -63,7 +64,8 @@ def build_runtime(settings: Settings) -> Runtime:
     http = build_http_client(settings.provider_timeout_seconds)
     buckets = build_buckets(settings, keys)
     credentials = CredentialStore(sessions, keys.credentials_key)
-    policy = RetryPolicy(settings.provider_retry_attempts, settings.provider_retry_backoff_seconds)
+    breaker = CircuitBreaker(settings.provider_circuit_failures, settings.provider_circuit_reset_seconds)
+    policy = RetryPolicy(settings.provider_retry_attempts, settings.provider_retry_backoff_seconds, breaker)
     stored = StoredAudio(buckets, settings.signed_url_ttl_seconds)
     providers = ProviderRegistry(
         ExternalProvider(stored),

@@ -3,6 +3,7 @@ through the API, audio fetched server-side as a data URI, transcripts fetched on
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 from typing import Any
@@ -53,7 +54,7 @@ def decoded(body: dict[str, Any]) -> bytes:
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
+    assert response.status_code == status, response.text[:300]
     assert response.json()["code"] == code
     assert response.json()["success"] is False
 
@@ -294,3 +295,33 @@ async def _expire_retry_window(runtime: Runtime, call_id: str) -> None:
     async with runtime.sessions() as session:
         await session.execute(update(Call).where(Call.id == call_id).values(transcript_retry_after=None))
         await session.commit()
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [
+        {
+            "provider_timeout_seconds": 0.5,
+            "provider_circuit_failures": 2,
+            "provider_circuit_reset_seconds": 0.3,
+        }
+    ],
+)
+async def test_a_dead_provider_costs_one_fast_failure_then_recovers(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    call, _ = await known_call(client, runtime, twilio)
+    twilio.plan.add("503", times=6, path_contains="/2010-04-01/")  # the whole API is down, for two reads
+
+    first, second = await read(client, call.id), await read(client, call.id)
+    before = twilio.plan.count()
+    fast = await read(client, call.id)
+
+    assert_error(first, 500, "RECORDING_FETCH_FAILED")
+    assert_error(second, 500, "RECORDING_FETCH_FAILED")
+    assert_error(fast, 500, "RECORDING_FETCH_FAILED")
+    assert twilio.plan.count() == before  # the open circuit sent nothing upstream
+    await asyncio.sleep(0.35)  # the reset period passes (the fake has recovered meanwhile)
+    recovered = await read(client, call.id)
+    assert recovered.status_code == 200
+    assert decoded(recovered.json()) == AUDIO

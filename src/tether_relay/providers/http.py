@@ -5,12 +5,13 @@ map_httpcore_exceptions) so nothing above this layer sees an httpx exception."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from tether_relay.providers.circuit import CircuitBreaker
 from tether_relay.providers.errors import ProviderAuthFailed, RecordingFetchFailed
 
 P = TypeVar("P", bound=BaseModel)
@@ -31,6 +32,7 @@ def build_http_client(timeout_seconds: float) -> httpx.AsyncClient:
 class RetryPolicy:
     attempts: int
     backoff_seconds: float
+    breaker: CircuitBreaker = field(default_factory=lambda: CircuitBreaker(5, 30.0))
 
     def delay(self, attempt: int) -> float:
         return float(self.backoff_seconds * 2**attempt)
@@ -47,8 +49,29 @@ async def send(
     """Send with retries on transport errors, 5xx, 429 and (if asked) 404; the body is read in full.
 
     Returns the final response for 2xx and 4xx statuses; raises ProviderAuthFailed for 401/403 and
-    RecordingFetchFailed when the provider stays unreachable or broken.
+    RecordingFetchFailed when the provider stays unreachable or broken, or at once while its circuit is open.
     """
+    if not policy.breaker.allows(provider):
+        raise RecordingFetchFailed(provider, None, "circuit open")
+    try:
+        response = await _send_with_retries(
+            http, request, provider=provider, policy=policy, retry_not_found=retry_not_found
+        )
+    except RecordingFetchFailed:
+        policy.breaker.failed(provider)
+        raise
+    policy.breaker.succeeded(provider)
+    return response
+
+
+async def _send_with_retries(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    provider: str,
+    policy: RetryPolicy,
+    retry_not_found: bool,
+) -> httpx.Response:
     last_status: int | None = None
     for attempt in range(policy.attempts):
         if attempt:
