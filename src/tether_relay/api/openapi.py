@@ -1,7 +1,7 @@
-"""The OpenAPI document the service serves: FastAPI's, minus its default 422 responses.
-
-Validation failures are 400 `VALIDATION_ERROR` here (the contract lists 400, never 422), and every
-route already declares its 400 with the error envelope.
+"""The OpenAPI document the service serves: FastAPI's, minus its default 422 responses, and with every
+error envelope filed under application/json (what the error handlers send), even on routes whose success
+is plain text. Validation failures are 400 `VALIDATION_ERROR` here (the contract lists 400, never 422),
+and every route already declares its 400 with the error envelope.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ def install(app: FastAPI) -> None:
             )
             for path_item in schema.get("paths", {}).values():
                 for operation in path_item.values():
-                    operation.get("responses", {}).pop("422", None)
+                    responses = operation.get("responses", {})
+                    responses.pop("422", None)
+                    for status, response in responses.items():
+                        if status.startswith(("4", "5")):
+                            _as_json(response)
             components = schema.get("components", {}).get("schemas", {})
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
@@ -28,3 +32,10 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _as_json(response: dict[str, Any]) -> None:
+    content = response.get("content", {})
+    envelope = next((media for media in content.values() if "CallsErrorResponse" in str(media)), None)
+    if envelope is not None:
+        response["content"] = {"application/json": envelope}
