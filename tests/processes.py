@@ -24,9 +24,15 @@ def free_port() -> int:
 class ServiceProcess:
     url: str
     log: Path
+    process: subprocess.Popen[bytes]
 
     def output(self) -> str:
         return self.log.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook, no cleanup, as a crash or an OOM kill would leave things."""
+        self.process.kill()
+        self.process.wait(timeout=10)
 
 
 @contextmanager
@@ -44,13 +50,14 @@ def service_process(env: dict[str, str], workdir: Path, name: str = "service") -
             stderr=subprocess.STDOUT,
             cwd=workdir,
         )
-    service = ServiceProcess(f"http://127.0.0.1:{port}", log)
+    service = ServiceProcess(f"http://127.0.0.1:{port}", log, process)
     try:
         _wait_until_listening(port, process, service)
         yield service
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen[bytes], service: ServiceProcess) -> None:
