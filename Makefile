@@ -20,16 +20,16 @@ migrate: install
 	$(UV) run --frozen tether-relay migrate
 
 lint: install
-	$(UV) run --frozen ruff check src tests
-	$(UV) run --frozen ruff format --check src tests
+	$(UV) run --frozen ruff check src tests bench
+	$(UV) run --frozen ruff format --check src tests bench
 	$(UV) run --frozen mypy
 
 test: lint
 	$(UV) run --frozen pytest
 
 format: install
-	$(UV) run --frozen ruff format src tests
-	$(UV) run --frozen ruff check --fix src tests
+	$(UV) run --frozen ruff format src tests bench
+	$(UV) run --frozen ruff check --fix src tests bench
 
 clean:
 	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache

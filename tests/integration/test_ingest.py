@@ -223,3 +223,27 @@ async def test_rate_limit_per_key_per_rolling_minute(client: httpx.AsyncClient, 
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     other_user = (await client.get("/api/user/api-key", headers=auth("org-b"))).json()["data"]["apiKey"]
     assert (await ingest(client, {"Authorization": f"Bearer {other_user}"})).status_code == 200
+
+
+@pytest.mark.parametrize("settings_overrides", [{"ingest_rate_limit_per_minute": 50}])
+async def test_a_burst_of_200_concurrent_ingests_gets_exactly_the_budget(
+    client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    burst = [
+        ingest(
+            client,
+            key,
+            externalCallId=f"burst-{i}",
+            status="busy",
+            transcript=None,
+            summary=None,
+            recording=None,
+        )
+        for i in range(200)
+    ]
+
+    statuses = [r.status_code for r in await asyncio.gather(*burst)]
+
+    assert statuses.count(200) == 50
+    assert statuses.count(429) == 150
+    assert (await client.get("/api/calls/history?limit=200", headers=auth("org-a"))).json()["total"] == 50
