@@ -12,6 +12,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import JWT_SECRET, SECRET_KEY
+
+
+def service_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """TETHER_* settings for a service process sharing the tests' secrets (so test tokens work on it)."""
+    return {
+        "TETHER_DATABASE_URL": database_url,
+        "TETHER_DATA_DIR": str(data_dir),
+        "TETHER_JWT_SECRET": JWT_SECRET,
+        "TETHER_SECRET_KEY": SECRET_KEY,
+        **{f"TETHER_{name.upper()}": value for name, value in extra.items()},
+    }
+
 
 def free_port() -> int:
     with socket.socket() as sock:

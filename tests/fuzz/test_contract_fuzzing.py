@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.conftest import JWT_SECRET, SECRET_KEY, token_for
-from tests.processes import service_process
+from tests.conftest import token_for
+from tests.processes import service_env, service_process
 
 # Semantic validation (MP3 magic, signatures, live API keys, provider-specific required fields) rightly
 # refuses some schema-valid requests; the contract promises documented answers, not acceptance.
@@ -29,13 +29,7 @@ MIN_REQUESTS = 1000
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseSchema]:
     workdir: Path = tmp_path_factory.mktemp("fuzz")
-    env = {
-        "TETHER_DATA_DIR": str(workdir / "var"),
-        "TETHER_DATABASE_URL": f"sqlite:///{workdir}/var/t.db",
-        "TETHER_JWT_SECRET": JWT_SECRET,
-        "TETHER_SECRET_KEY": SECRET_KEY,
-        "TETHER_LOG_LEVEL": "warning",
-    }
+    env = service_env(f"sqlite:///{workdir}/var/t.db", workdir / "var", log_level="warning")
     with service_process(env, workdir, "fuzz") as service:
         yield schemathesis.openapi.from_url(f"{service.url}/openapi.json")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import JWT_SECRET, SECRET_KEY, auth, superadmin
+from tests.conftest import auth, superadmin
 from tests.factories import make_call
 from tests.fakes.elevenlabs import ElevenLabsFake
-from tests.processes import service_process
+from tests.processes import service_env, service_process
 from tether_relay.calls.models import Call
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
@@ -40,15 +40,13 @@ async def test_a_replica_killed_mid_fetch_blocks_nothing_beyond_its_lease(
     call = await make_call(
         runtime, ORG, provider="elevenlabs", provider_call_id="conv_crash", transcription_data=None
     )
-    env = {
-        "TETHER_DATABASE_URL": settings.database_url,
-        "TETHER_DATA_DIR": str(settings.data_dir),
-        "TETHER_JWT_SECRET": JWT_SECRET,
-        "TETHER_SECRET_KEY": SECRET_KEY,
-        "TETHER_ELEVENLABS_API_BASE_URL": elevenlabs.base_url,
-        "TETHER_TRANSCRIPT_LEASE_SECONDS": str(LEASE_SECONDS),
-        "TETHER_PROVIDER_TIMEOUT_SECONDS": "60",
-    }
+    env = service_env(
+        settings.database_url,
+        settings.data_dir,
+        elevenlabs_api_base_url=elevenlabs.base_url,
+        transcript_lease_seconds=str(LEASE_SECONDS),
+        provider_timeout_seconds="60",
+    )
     url = f"/api/calls/{call.id}/recording"
 
     with service_process(env, tmp_path, "doomed") as doomed:

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import JWT_SECRET, SECRET_KEY, auth, superadmin
+from tests.conftest import auth, superadmin
 from tests.factories import make_call
 from tests.fakes.elevenlabs import ElevenLabsFake
-from tests.processes import service_process
+from tests.processes import service_env, service_process
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
@@ -63,13 +63,7 @@ async def test_concurrent_first_reads_across_two_service_processes(
     tmp_path: Path,
 ) -> None:
     call_id = await prepare(client, runtime, elevenlabs, "conv_race_replicas")
-    env = {
-        "TETHER_DATABASE_URL": settings.database_url,
-        "TETHER_DATA_DIR": str(settings.data_dir),
-        "TETHER_JWT_SECRET": JWT_SECRET,
-        "TETHER_SECRET_KEY": SECRET_KEY,
-        "TETHER_ELEVENLABS_API_BASE_URL": elevenlabs.base_url,
-    }
+    env = service_env(settings.database_url, settings.data_dir, elevenlabs_api_base_url=elevenlabs.base_url)
 
     with service_process(env, tmp_path, "a") as first, service_process(env, tmp_path, "b") as second:
         async with httpx.AsyncClient(timeout=30) as http:
@@ -104,13 +98,7 @@ async def test_two_replicas_200_first_reads_over_20_calls_make_20_fetches(
             runtime, ORG, provider="elevenlabs", provider_call_id=conversation, transcription_data=None
         )
         call_ids.append(call.id)
-    env = {
-        "TETHER_DATABASE_URL": settings.database_url,
-        "TETHER_DATA_DIR": str(settings.data_dir),
-        "TETHER_JWT_SECRET": JWT_SECRET,
-        "TETHER_SECRET_KEY": SECRET_KEY,
-        "TETHER_ELEVENLABS_API_BASE_URL": elevenlabs.base_url,
-    }
+    env = service_env(settings.database_url, settings.data_dir, elevenlabs_api_base_url=elevenlabs.base_url)
 
     with service_process(env, tmp_path, "a") as first, service_process(env, tmp_path, "b") as second:
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as http:

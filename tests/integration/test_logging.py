@@ -8,17 +8,11 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import JWT_SECRET, SECRET_KEY, token_for
-from tests.processes import service_process
+from tests.processes import service_env, service_process
 
 
 def test_service_logs_are_json_and_carry_no_secrets(tmp_path: Path) -> None:
-    env = {
-        "TETHER_DATA_DIR": str(tmp_path / "var"),
-        "TETHER_DATABASE_URL": f"sqlite:///{tmp_path}/var/t.db",
-        "TETHER_JWT_SECRET": JWT_SECRET,
-        "TETHER_SECRET_KEY": SECRET_KEY,
-        "TETHER_LOG_LEVEL": "info",
-    }
+    env = service_env(f"sqlite:///{tmp_path}/var/t.db", tmp_path / "var", log_level="info")
     token = token_for("org-logs")
     with service_process(env, tmp_path) as service:
         bearer = {"Authorization": f"Bearer {token}"}
