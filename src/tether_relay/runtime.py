@@ -65,7 +65,12 @@ def build_runtime(settings: Settings) -> Runtime:
     buckets = build_buckets(settings, keys)
     credentials = CredentialStore(sessions, keys.credentials_key)
     breaker = CircuitBreaker(settings.provider_circuit_failures, settings.provider_circuit_reset_seconds)
-    policy = RetryPolicy(settings.provider_retry_attempts, settings.provider_retry_backoff_seconds, breaker)
+    policy = RetryPolicy(
+        settings.provider_retry_attempts,
+        settings.provider_retry_backoff_seconds,
+        breaker,
+        settings.provider_max_response_bytes,
+    )
     stored = StoredAudio(buckets, settings.signed_url_ttl_seconds)
     providers = ProviderRegistry(
         ExternalProvider(stored),

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Twilio may answer 404 for a moment after a recording completes: retry this often, doubling the wait.
     provider_retry_attempts: int = Field(default=3, ge=1, le=10)
     provider_retry_backoff_seconds: float = Field(default=0.5, ge=0, le=30)
+    # A provider answer larger than this is refused (a recording is read whole before it is sent inline).
+    provider_max_response_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
     # After this many reads in a row found a provider down, fail fast for the reset period.
     provider_circuit_failures: int = Field(default=5, ge=1)
     provider_circuit_reset_seconds: float = Field(default=30.0, ge=0)

@@ -325,3 +325,15 @@ async def test_a_dead_provider_costs_one_fast_failure_then_recovers(
     recovered = await read(client, call.id)
     assert recovered.status_code == 200
     assert decoded(recovered.json()) == AUDIO
+
+
+@pytest.mark.parametrize("settings_overrides", [{"provider_max_response_bytes": 4096}])
+async def test_an_oversized_provider_answer_is_refused_once_without_retries(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    call, recording = await known_call(client, runtime, twilio)  # AUDIO is 16 KiB, over the 4 KiB cap
+
+    response = await read(client, call.id)
+
+    assert_error(response, 500, "RECORDING_FETCH_FAILED")
+    assert twilio.plan.count(f"{recording.sid}.mp3") == 1

@@ -28,6 +28,11 @@ class RecordingFetchFailed(ProviderError):
     message = "Failed to fetch the recording from the provider"
 
 
+class ProviderResponseTooLarge(RecordingFetchFailed):
+    """The provider answered with more than TETHER_PROVIDER_MAX_RESPONSE_BYTES: not retried, and not a
+    sign that the provider is down."""
+
+
 class TwilioCredentialsMissing(AppError):
     status_code = 400
     code = "TWILIO_CREDENTIALS_MISSING"

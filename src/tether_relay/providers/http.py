@@ -12,7 +12,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from tether_relay.providers.circuit import CircuitBreaker
-from tether_relay.providers.errors import ProviderAuthFailed, RecordingFetchFailed
+from tether_relay.providers.errors import ProviderAuthFailed, ProviderResponseTooLarge, RecordingFetchFailed
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -33,6 +33,7 @@ class RetryPolicy:
     attempts: int
     backoff_seconds: float
     breaker: CircuitBreaker = field(default_factory=lambda: CircuitBreaker(5, 30.0))
+    max_response_bytes: int = 256 * 1024 * 1024
 
     def delay(self, attempt: int) -> float:
         return float(self.backoff_seconds * 2**attempt)
@@ -57,6 +58,8 @@ async def send(
         response = await _send_with_retries(
             http, request, provider=provider, policy=policy, retry_not_found=retry_not_found
         )
+    except ProviderResponseTooLarge:
+        raise  # an answer too large says nothing about the provider being down
     except RecordingFetchFailed:
         policy.breaker.failed(provider)
         raise
@@ -77,8 +80,7 @@ async def _send_with_retries(
         if attempt:
             await asyncio.sleep(policy.delay(attempt - 1))
         try:
-            response = await http.send(request)
-            await response.aread()
+            response = await _read_capped(http, request, policy.max_response_bytes, provider)
         except (httpx.TransportError, httpx.DecodingError):
             last_status = None  # timeout, reset, truncated body, refused connection
             continue
@@ -91,6 +93,27 @@ async def _send_with_retries(
             continue
         return response
     raise RecordingFetchFailed(provider, last_status)
+
+
+async def _read_capped(
+    http: httpx.AsyncClient, request: httpx.Request, limit: int, provider: str
+) -> httpx.Response:
+    """The response with its body read; refused past `limit` (from Content-Length, or as it streams)."""
+    response = await http.send(request, stream=True)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise ProviderResponseTooLarge(provider, response.status_code)
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > limit:
+                raise ProviderResponseTooLarge(provider, response.status_code)
+    finally:
+        await response.aclose()
+    return httpx.Response(
+        response.status_code, headers=response.headers, content=bytes(body), request=request
+    )
 
 
 def body_or_none(response: httpx.Response, provider: str) -> bytes | None:
