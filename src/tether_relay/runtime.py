@@ -70,6 +70,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.provider_retry_backoff_seconds,
         breaker,
         settings.provider_max_response_bytes,
+        settings.provider_attempt_seconds,
     )
     stored = StoredAudio(buckets, settings.signed_url_ttl_seconds)
     providers = ProviderRegistry(

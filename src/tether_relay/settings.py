@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
     twilio_intelligence_base_url: str = "https://intelligence.twilio.com"
     elevenlabs_api_base_url: str = "https://api.elevenlabs.io"
-    provider_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    provider_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # connect, and each read
+    provider_attempt_seconds: float = Field(default=120.0, gt=0, le=3600)  # one whole request, body included
     # Twilio may answer 404 for a moment after a recording completes: retry this often, doubling the wait.
     provider_retry_attempts: int = Field(default=3, ge=1, le=10)
     provider_retry_backoff_seconds: float = Field(default=0.5, ge=0, le=30)

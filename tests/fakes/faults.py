@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Kind = Literal["404", "401", "500", "503", "slow", "truncate", "reset", "invalid-json"]
+Kind = Literal["404", "401", "500", "503", "slow", "truncate", "reset", "invalid-json", "drip"]
 ErrorBody = Callable[[int], dict[str, Any]]
 
 
@@ -79,8 +79,36 @@ class FaultInjection:
             await _raw(send, 200, b'{"this is": not json', b"application/json")
         elif fault.kind == "reset":
             raise ConnectionResetError("fake: connection reset on purpose")
+        elif fault.kind == "drip":
+            await self._app(scope, receive, _dripping(send, fault.delay or 0.5))
         else:
             await self._app(scope, receive, _truncating(send))
+
+
+DRIP_SECONDS = 3.0  # then the rest at once, so an abandoned drip does not outlive its test
+
+
+def _dripping(send: Send, seconds_per_byte: float) -> Send:
+    """The body a byte at a time: each read is quick, yet the whole takes far longer than it should."""
+
+    async def dripped(message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        body = message.get("body", b"")
+        dripped_bytes = min(len(body), int(DRIP_SECONDS / seconds_per_byte))
+        for index in range(dripped_bytes):
+            await asyncio.sleep(seconds_per_byte)
+            await send({"type": "http.response.body", "body": body[index : index + 1], "more_body": True})
+        await send(
+            {
+                "type": "http.response.body",
+                "body": body[dripped_bytes:],
+                "more_body": message.get("more_body", False),
+            }
+        )
+
+    return dripped
 
 
 def _truncating(send: Send) -> Send:

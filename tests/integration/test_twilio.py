@@ -337,3 +337,33 @@ async def test_an_oversized_provider_answer_is_refused_once_without_retries(
 
     assert_error(response, 500, "RECORDING_FETCH_FAILED")
     assert twilio.plan.count(f"{recording.sid}.mp3") == 1
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"provider_timeout_seconds": 1.0, "provider_attempt_seconds": 0.5}]
+)
+async def test_a_slow_drip_is_cut_off_by_the_attempt_deadline(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    call, _ = await known_call(client, runtime, twilio)
+    twilio.plan.add(
+        "drip", times=3, path_contains=".mp3", delay=0.05
+    )  # 20 bytes/s for 3 s, past the 0.5 s deadline
+
+    assert_error(await read(client, call.id), 500, "RECORDING_FETCH_FAILED")
+    recovered = await read(client, call.id)  # the provider is well again: nothing wrong was kept
+    assert decoded(recovered.json()) == AUDIO
+
+
+async def test_invalid_json_from_the_provider_is_a_fetch_failure_and_nothing_is_kept(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    await configure(client, twilio)
+    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
+    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid)  # duration unknown: metadata is read
+    twilio.plan.add("invalid-json", times=1, path_contains=".json")
+
+    assert_error(await read(client, call.id), 500, "RECORDING_FETCH_FAILED")
+    recovered = (await read(client, call.id)).json()
+    assert decoded(recovered) == AUDIO
+    assert recovered["duration"] == 65.0

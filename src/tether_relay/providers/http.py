@@ -34,6 +34,9 @@ class RetryPolicy:
     backoff_seconds: float
     breaker: CircuitBreaker = field(default_factory=lambda: CircuitBreaker(5, 30.0))
     max_response_bytes: int = 256 * 1024 * 1024
+    # httpx's timeouts are per read: a body that drips a byte at a time would never trip them. Each
+    # attempt also gets this much in total.
+    attempt_seconds: float = 120.0
 
     def delay(self, attempt: int) -> float:
         return float(self.backoff_seconds * 2**attempt)
@@ -80,8 +83,9 @@ async def _send_with_retries(
         if attempt:
             await asyncio.sleep(policy.delay(attempt - 1))
         try:
-            response = await _read_capped(http, request, policy.max_response_bytes, provider)
-        except (httpx.TransportError, httpx.DecodingError):
+            async with asyncio.timeout(policy.attempt_seconds):
+                response = await _read_capped(http, request, policy.max_response_bytes, provider)
+        except (httpx.TransportError, httpx.DecodingError, TimeoutError):
             last_status = None  # timeout, reset, truncated body, refused connection
             continue
         last_status = response.status_code

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from tether_relay.api.deps import RuntimeDep
+from tether_relay.api.errors import error_responses
+from tether_relay.errors import ServiceUnavailable
 
 router = APIRouter(tags=["Operations"])
 
@@ -14,11 +15,15 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the database answers")
-async def readyz(runtime: RuntimeDep) -> JSONResponse:
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers",
+    responses=error_responses(503, d503="The database does not answer"),
+)
+async def readyz(runtime: RuntimeDep) -> dict[str, str]:
     try:
         async with runtime.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:  # noqa: BLE001 - any failure means not ready; the cause is not the caller's business
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return {"status": "ok", "database": "ok"}  # type: ignore[return-value]
+        raise ServiceUnavailable("The database does not answer") from None
+    return {"status": "ok", "database": "ok"}
