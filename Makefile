@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: install serve test lint format migrate clean
+.PHONY: install serve test lint format migrate clean bench
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -33,3 +33,6 @@ format: install
 
 clean:
 	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache
+
+bench: install
+	$(UV) run --frozen python -m bench.run
