@@ -70,7 +70,12 @@ def operation(document: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def contract_doc() -> dict[str, Any]:
-    assert CONTRACT.is_file(), f"the shared contract is expected at {CONTRACT} (or TETHER_CONTRACT_PATH)"
+    if not CONTRACT.is_file():
+        message = f"the shared contract is expected at {CONTRACT} (or set TETHER_CONTRACT_PATH)"
+        # CI always has shared/ beside the clone: there a missing contract is a failure, never a skip.
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     loaded: dict[str, Any] = yaml.safe_load(CONTRACT.read_text())
     return loaded
 
