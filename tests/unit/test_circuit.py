@@ -27,7 +27,7 @@ def test_opens_after_the_threshold_and_half_opens_after_the_reset() -> None:
     assert not breaker.allows("twilio")  # the others keep failing fast meanwhile
     breaker.succeeded("twilio")
     assert breaker.allows("twilio")
-    assert not breaker.is_open("twilio")
+    assert breaker.allows("twilio")  # closed again: no half-open gate left
 
 
 def test_a_success_resets_the_count() -> None:

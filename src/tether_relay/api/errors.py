@@ -80,9 +80,8 @@ def install(app: FastAPI) -> None:
             return render(MethodNotAllowed())
         if exc.status_code == 413:
             return render(PayloadTooLarge())
-        error = AppError(str(exc.detail))
         return JSONResponse(
-            {"success": False, "error": error.detail, "code": "HTTP_ERROR"}, status_code=exc.status_code
+            {"success": False, "error": str(exc.detail), "code": "HTTP_ERROR"}, status_code=exc.status_code
         )
 
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
 from tether_relay.ids import new_call_id, new_recording_id
 
-PROVIDERS = ("twilio", "sinch", "elevenlabs", "external")
-
 
 class Call(Base):
     __tablename__ = "calls"

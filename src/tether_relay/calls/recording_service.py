@@ -30,7 +30,6 @@ class RecordingPayload:
     direction: str | None
     from_number: str | None
     to_number: str | None
-    transcription_status: str | None
     transcription_text: str | None
     transcription_data: Any | None
 
@@ -66,7 +65,6 @@ class RecordingService:
             direction=call.direction or learnt.direction,
             from_number=call.from_number or learnt.from_number,
             to_number=call.to_number or learnt.to_number,
-            transcription_status=transcript.status,
             transcription_text=transcript.text,
             transcription_data=transcript.data,
         )

@@ -43,12 +43,6 @@ class TwilioCredentials:
 
 
 @dataclass(frozen=True, slots=True)
-class SinchCredentials:
-    application_key: str
-    application_secret: str
-
-
-@dataclass(frozen=True, slots=True)
 class ElevenLabsCredentials:
     api_key: str | None
     webhook_secret: str | None
@@ -154,12 +148,6 @@ class CredentialStore:
             api_key_secret=values.get("twilioApiKeySecret") or None,
             service_sid=values.get("twilioServiceSid") or None,
         )
-
-    async def sinch(self, organization_id: str) -> SinchCredentials | None:
-        values = await self.get(organization_id, "sinch")
-        if not values or not values.get("sinchApplicationKey") or not values.get("sinchApplicationSecret"):
-            return None
-        return SinchCredentials(values["sinchApplicationKey"], values["sinchApplicationSecret"])
 
     async def elevenlabs(self, organization_id: str) -> ElevenLabsCredentials | None:
         values = await self.get(organization_id, "elevenlabs")

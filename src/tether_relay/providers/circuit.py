@@ -51,8 +51,3 @@ class CircuitBreaker:
             state.failures += 1
             if state.failures >= self._threshold:
                 state.opened_at = self._clock()
-
-    def is_open(self, provider: str) -> bool:
-        with self._lock:
-            state = self._states.get(provider)
-            return state is not None and state.opened_at is not None

@@ -15,7 +15,3 @@ class ProviderRegistry:
             return self._providers[name]
         except KeyError:
             raise UnsupportedProvider() from None
-
-    @property
-    def names(self) -> frozenset[str]:
-        return frozenset(self._providers)
