@@ -37,7 +37,7 @@ from tether_relay.providers.elevenlabs.client import is_conversation_id
 from tether_relay.providers.elevenlabs.payloads import Conversation
 from tether_relay.providers.errors import InvalidWebhookSignature
 from tether_relay.storage.buckets import RECORDINGS, Buckets, recording_key
-from tether_relay.webhooks.events import apply_once, previous
+from tether_relay.webhooks.events import Apply, apply_once, previous
 from tether_relay.webhooks.models import ElevenLabsAgent
 
 PROVIDER = "elevenlabs"
@@ -119,8 +119,11 @@ class ElevenLabsWebhooks:
                 await session.rollback()
 
     async def _audio(self, organization_id: str, conversation_id: str, data: dict[str, Any]) -> str | None:
-        event_key = f"post_call_audio:{organization_id}:{conversation_id}"
-        if (done := await previous(self._sessions, PROVIDER, event_key)) is not None:
+        if (
+            done := await previous(
+                self._sessions, PROVIDER, _key("post_call_audio", organization_id, conversation_id)
+            )
+        ) is not None:
             return done.call_id  # a repeat: skip decoding and uploading the audio again
         audio = _decode_audio(data.get("full_audio"))
         call_id = await self._call_id(organization_id, conversation_id)
@@ -150,16 +153,21 @@ class ElevenLabsWebhooks:
                 call.status = "completed"
             return call.id
 
-        result, duplicate = await apply_once(
-            self._sessions,
-            provider=PROVIDER,
-            event_key=event_key,
-            organization_id=organization_id,
-            apply=attach,
-        )
+        result, duplicate = await self._once("post_call_audio", organization_id, conversation_id, attach)
         if duplicate or not attached:
             await store.delete(key)  # another delivery of the same audio got there first
         return result
+
+    async def _once(
+        self, event: str, organization_id: str, conversation_id: str, apply: Apply
+    ) -> tuple[str | None, bool]:
+        return await apply_once(
+            self._sessions,
+            provider=PROVIDER,
+            organization_id=organization_id,
+            event_key=_key(event, organization_id, conversation_id),
+            apply=apply,
+        )
 
     async def _call_id(self, organization_id: str, conversation_id: str) -> str:
         """The call's id before its audio is uploaded (the storage key contains it)."""
@@ -205,13 +213,7 @@ class ElevenLabsWebhooks:
                 recording.duration = recording.duration if recording.duration is not None else call.duration
             return call.id
 
-        call_id, _ = await apply_once(
-            self._sessions,
-            provider=PROVIDER,
-            organization_id=organization_id,
-            event_key=f"post_call_transcription:{organization_id}:{conversation_id}",
-            apply=apply,
-        )
+        call_id, _ = await self._once("post_call_transcription", organization_id, conversation_id, apply)
         return call_id
 
     async def _failure(self, organization_id: str, conversation_id: str, data: dict[str, Any]) -> str | None:
@@ -231,14 +233,13 @@ class ElevenLabsWebhooks:
             call.transcription_status = "unavailable"
             return call.id
 
-        call_id, _ = await apply_once(
-            self._sessions,
-            provider=PROVIDER,
-            organization_id=organization_id,
-            event_key=f"call_initiation_failure:{organization_id}:{conversation_id}",
-            apply=apply,
-        )
+        call_id, _ = await self._once("call_initiation_failure", organization_id, conversation_id, apply)
         return call_id
+
+
+def _key(event: str, organization_id: str, conversation_id: str) -> str:
+    """An event is one type, for one conversation, of one organisation."""
+    return f"{event}:{organization_id}:{conversation_id}"
 
 
 def _parse(body: bytes) -> tuple[str, dict[str, Any]]:
