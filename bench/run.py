@@ -15,19 +15,19 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import timeit
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 import httpx
 from botocore.config import Config
 from sqlalchemy import insert
 
+from bench.service import environment, free_port, running
 from tether_relay.auth.tokens import mint_token
 from tether_relay.calls.models import Call, Recording
 from tether_relay.db import create_engine
@@ -35,6 +35,7 @@ from tether_relay.organizations.models import Organization
 from tether_relay.storage.sigv4 import presign_get
 
 ORG = "org-bench"
+REPOSITORY = Path(__file__).resolve().parents[1]  # uvicorn imports bench.app from here
 R2 = {
     "endpoint": "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com",
     "bucket": "recordings",
@@ -55,13 +56,6 @@ def ensure_wrk() -> str:
     print("installing wrk from Debian's packages…", flush=True)
     subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
     return shutil.which("wrk") or "wrk"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def pinned(core: int, command: list[str]) -> list[str]:
@@ -210,17 +204,19 @@ def main() -> None:
     jwt_secret = secrets.token_urlsafe(40)
     with tempfile.TemporaryDirectory() as folder:
         database_url = f"sqlite+aiosqlite:///{folder}/bench.db"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")} | {
-            "TETHER_DATABASE_URL": database_url,
-            "TETHER_DATA_DIR": folder,
-            "TETHER_JWT_SECRET": jwt_secret,
-            "TETHER_SECRET_KEY": secrets.token_urlsafe(40),
-            "TETHER_LOG_LEVEL": "warning",
-            "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
-            "TETHER_R2_BUCKET": R2["bucket"],
-            "TETHER_R2_ACCESS_KEY_ID": R2["key_id"],
-            "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
-        }
+        env = environment(
+            {
+                "TETHER_DATABASE_URL": database_url,
+                "TETHER_DATA_DIR": folder,
+                "TETHER_JWT_SECRET": jwt_secret,
+                "TETHER_SECRET_KEY": secrets.token_urlsafe(40),
+                "TETHER_LOG_LEVEL": "warning",
+                "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
+                "TETHER_R2_BUCKET": R2["bucket"],
+                "TETHER_R2_ACCESS_KEY_ID": R2["key_id"],
+                "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
+            }
+        )
         subprocess.run(
             [sys.executable, "-m", "tether_relay.cli", "migrate"],
             env=env,
@@ -229,65 +225,43 @@ def main() -> None:
         )
         call_id = asyncio.run(seed(database_url, args.calls))
         port = free_port()
-        server = subprocess.Popen(
-            pinned(
-                0,
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "bench.app:create_bench_app",
-                    "--factory",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--loop",
-                    "uvloop",
-                    "--http",
-                    "httptools",
-                    "--log-level",
-                    "warning",
-                    "--no-access-log",
-                ],
-            ),
-            env=env,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait(base)
+        uvicorn = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.app:create_bench_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+        with running(pinned(0, uvicorn), env, port=port, cwd=REPOSITORY) as server:
             token = mint_token(
                 jwt_secret, user_id="bench", organization_id=ORG, role="ADMIN", ttl_seconds=3600
             )
-            ours = f"{base}/api/calls/{call_id}/recording"
+            ours = f"{server.url}/api/calls/{call_id}/recording"
             answer = httpx.get(ours, headers={"Authorization": f"Bearer {token}"}).json()
-            httpx.post(f"{base}/bench/ceiling", json=answer).raise_for_status()
+            httpx.post(f"{server.url}/bench/ceiling", json=answer).raise_for_status()
             routes = {
-                "ceiling (same JSON, no work)": f"{base}/bench/ceiling",
+                "ceiling (same JSON, no work)": f"{server.url}/bench/ceiling",
                 "recording read (ours)": ours,
-                "typical (ORM + botocore + pydantic)": f"{base}/bench/typical/{call_id}",
+                "typical (ORM + botocore + pydantic)": f"{server.url}/bench/typical/{call_id}",
             }
             for url in routes.values():
                 wrk(binary, url, token, 2, args.connections)  # warm up
             results = {
                 name: wrk(binary, url, token, args.seconds, args.connections) for name, url in routes.items()
             }
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
     ours_us, botocore_us = signing_micros()
     report(results, ours_us, botocore_us, args)
-
-
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("the service did not start")
 
 
 def report(

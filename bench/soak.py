@@ -17,10 +17,6 @@ import json
 import os
 import random
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,6 +25,8 @@ from typing import Any
 
 import httpx
 import jwt
+
+from bench.service import SERVE, environment, free_port, running
 
 MP3 = b"ID3\x04\x00\x00" + bytes(range(256)) * 256  # 64 KiB
 
@@ -44,46 +42,11 @@ class Stats:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-def start_service(workdir: Path, jwt_secret: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")} | {
-        "TETHER_PORT": str(port),
-        "TETHER_DATA_DIR": str(workdir),
-        "TETHER_LOG_LEVEL": "warning",
-        "TETHER_DATABASE_URL": f"sqlite:///{workdir}/soak.db",
-        "TETHER_JWT_SECRET": jwt_secret,
-        "TETHER_SECRET_KEY": secrets.token_urlsafe(32),
-        "TETHER_INGEST_RATE_LIMIT_PER_MINUTE": "100000",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tether_relay.cli", "serve"],
-        env=env,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return process, f"http://127.0.0.1:{port}"
-        time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("the service did not start")
 
 
 async def seed(http: httpx.AsyncClient, bearer: dict[str, str], calls: int) -> list[str]:
@@ -163,17 +126,25 @@ async def soak(seconds: float, concurrency: int, calls: int, warmup: float) -> d
     )
     bearer = {"Authorization": f"Bearer {token}"}
     with tempfile.TemporaryDirectory() as folder:
-        process, base_url = start_service(Path(folder), jwt_secret)
-        try:
-            async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        port = free_port()
+        env = environment(
+            {
+                "TETHER_PORT": str(port),
+                "TETHER_DATA_DIR": folder,
+                "TETHER_LOG_LEVEL": "warning",
+                "TETHER_DATABASE_URL": f"sqlite:///{folder}/soak.db",
+                "TETHER_JWT_SECRET": jwt_secret,
+                "TETHER_SECRET_KEY": secrets.token_urlsafe(32),
+                "TETHER_INGEST_RATE_LIMIT_PER_MINUTE": "100000",
+            }
+        )
+        with running(SERVE, env, port=port, cwd=Path(folder)) as service:
+            async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
                 call_ids = await seed(http, bearer, calls)
-            await drive(base_url, bearer, call_ids, warmup, concurrency)  # warm: caches, pools, allocator
-            rss_start = rss_kib(process.pid)
-            stats = await drive(base_url, bearer, call_ids, seconds, concurrency)
-            rss_end = rss_kib(process.pid)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+            await drive(service.url, bearer, call_ids, warmup, concurrency)  # warm: caches, pools, allocator
+            rss_start = rss_kib(service.process.pid)
+            stats = await drive(service.url, bearer, call_ids, seconds, concurrency)
+            rss_end = rss_kib(service.process.pid)
     requests = len(stats.latencies)
     return {
         "seconds": seconds,
