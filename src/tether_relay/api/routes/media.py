@@ -15,8 +15,8 @@ from tether_relay.storage.base import StorageError
 
 router = APIRouter(tags=["Calls"])
 
-mimetypes.add_type("audio/mpeg", ".mp3")
-mimetypes.add_type("audio/wav", ".wav")
+# The recording formats we store; anything else falls back to the platform's table.
+_AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
 
 @router.head("/media/{bucket}/{key:path}", include_in_schema=False)
@@ -48,7 +48,11 @@ async def get_stored_media(
         raise SignedUrlRefused() from None
     if not path.is_file():
         raise RecordingNotFound()
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    media_type = (
+        _AUDIO_TYPES.get(path.suffix.lower())
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
     return FileResponse(
         path, media_type=media_type, headers={"Cache-Control": "private, max-age=0, no-store"}
     )
