@@ -84,27 +84,38 @@ class ElevenLabsWebhooks:
     async def _verified_organization(
         self, body: bytes, digest: str, timestamp: int, agent_id: str | None, hint: str | None
     ) -> str:
-        for organization_id in await self._candidates(agent_id, hint):
-            creds = await self._credentials.elevenlabs(organization_id)
-            secret = creds.webhook_secret if creds else None
+        tried: set[str] = set()
+        for organization_id, secret in await self._candidates(agent_id, hint):
+            tried.add(organization_id)
             if secret and signature.matches(body, digest, secret, timestamp):
                 return organization_id
         if hint is None and agent_id is not None:  # a learnt agent may have moved to another workspace
-            for organization_id, values in await self._credentials.recent(PROVIDER, SEARCH_LIMIT):
-                secret = values.get("elevenlabsWebhookSecret")
-                if secret and signature.matches(body, digest, secret, timestamp):
+            for organization_id, secret in await self._recent():
+                if (
+                    organization_id not in tried
+                    and secret
+                    and signature.matches(body, digest, secret, timestamp)
+                ):
                     return organization_id
         raise InvalidWebhookSignature()
 
-    async def _candidates(self, agent_id: str | None, hint: str | None) -> list[str]:
-        if hint is not None:
-            return [hint]
-        if agent_id is not None:
+    async def _candidates(self, agent_id: str | None, hint: str | None) -> list[tuple[str, str | None]]:
+        """(organisation, webhook secret) to try: the hinted one, the learnt agent's, or a bounded search."""
+        known = hint
+        if known is None and agent_id is not None:
             async with self._sessions() as session:
-                known = await session.get(ElevenLabsAgent, agent_id)
-            if known is not None:
-                return [known.organization_id]
-        return [org for org, _ in await self._credentials.recent(PROVIDER, SEARCH_LIMIT)]
+                agent = await session.get(ElevenLabsAgent, agent_id)
+            known = agent.organization_id if agent is not None else None
+        if known is None:
+            return await self._recent()
+        creds = await self._credentials.elevenlabs(known)
+        return [(known, creds.webhook_secret if creds else None)]
+
+    async def _recent(self) -> list[tuple[str, str | None]]:
+        return [
+            (org, values.get("elevenlabsWebhookSecret"))
+            for org, values in await self._credentials.recent(PROVIDER, SEARCH_LIMIT)
+        ]
 
     async def _learn(self, agent_id: str, organization_id: str) -> None:
         async with self._sessions() as session:
