@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tether_relay.apikeys.service import ApiKeyService
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
+from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import create_engine, session_factory
 from tether_relay.keys import Keys, load_keys
@@ -42,6 +43,7 @@ class Runtime:
     buckets: Buckets
     credentials: CredentialStore
     providers: ProviderRegistry
+    snapshots: CallSnapshots
     recordings: RecordingService
     api_keys: ApiKeyService
     ingest: IngestService
@@ -54,6 +56,7 @@ class Runtime:
     async def close(self) -> None:
         await self.http.aclose()
         await self.downloads.aclose()
+        self.snapshots.close()
         await self.engine.dispose()
 
 
@@ -84,8 +87,10 @@ def build_runtime(settings: Settings) -> Runtime:
             credentials,
         ),
     )
+    snapshots = CallSnapshots(engine)
     transcripts = TranscriptService(
         sessions,
+        snapshots,
         retry_seconds=settings.transcript_retry_seconds,
         lease_seconds=settings.transcript_lease_seconds,
     )
@@ -108,7 +113,8 @@ def build_runtime(settings: Settings) -> Runtime:
         buckets=buckets,
         credentials=credentials,
         providers=providers,
-        recordings=RecordingService(sessions, providers, transcripts),
+        recordings=RecordingService(sessions, snapshots, providers, transcripts),
+        snapshots=snapshots,
         api_keys=ApiKeyService(sessions),
         ingest=IngestService(sessions, buckets, downloader),
         downloads=downloads,

@@ -58,7 +58,7 @@ class Call(Base):
     sort_time: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recordings: Mapped[list[Recording]] = relationship(
-        back_populates="call", order_by="Recording.created_at", lazy="raise"
+        back_populates="call", order_by="[Recording.created_at, Recording.id]", lazy="raise"
     )
 
 

@@ -1,9 +1,9 @@
 """GET /api/calls/{callId}/recording: find the caller's call, get its audio, attach the transcript.
 
-This path holds no transaction across provider calls: it reads the call in one short session and writes
-what it learns (leases, transcripts, discovered recordings) in others. A request-long session would pin
-a pool connection for the length of a Twilio download and, on SQLite, could hold the write lock that
-another reader's lease needs.
+The call is read as one snapshot (calls/snapshot.py: one query, no ORM, no transaction). Nothing holds a
+transaction across provider calls: what the read learns (leases, transcripts, discovered recordings) is
+written in short sessions of its own. A request-long session would pin a pool connection for the length
+of a Twilio download and, on SQLite, could hold the write lock that another reader's lease needs.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.auth.principal import Principal
-from tether_relay.calls.models import Call, Recording
+from tether_relay.calls.models import Recording
 from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.errors import CallNotFound
-from tether_relay.providers.base import AudioSource, CallDetails, CallRef, FetchedAudio, RecordingRef
+from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio
 from tether_relay.providers.registry import ProviderRegistry
 
 
@@ -38,24 +39,24 @@ class RecordingService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        snapshots: CallSnapshots,
         providers: ProviderRegistry,
         transcripts: TranscriptService,
     ) -> None:
         self._sessions = sessions
+        self._snapshots = snapshots
         self._providers = providers
         self._transcripts = transcripts
 
     async def for_call(self, principal: Principal, call_id: str) -> RecordingPayload:
-        async with self._sessions() as session:
-            call = await CallRepository(session).get_visible_to(principal, call_id)
+        call = await self._snapshots.visible(principal.organization_id, call_id)
         if call is None:
             raise CallNotFound()
         provider = self._providers.get(call.provider)
-        ref = call_ref(call)
-        fetched = await provider.audio(ref, recording_ref(call.recordings[-1]) if call.recordings else None)
+        fetched = await provider.audio(call.ref, call.recording)
         if fetched.discovered:
             await self._remember(call.id, fetched)
-        transcript = await self._transcripts.ensure(provider, call, ref, fetched.recording)
+        transcript = await self._transcripts.ensure(provider, call, fetched.recording)
         learnt = transcript.details or CallDetails()
         duration = fetched.recording.duration if fetched.recording.duration is not None else call.duration
         return RecordingPayload(
@@ -86,19 +87,3 @@ class RecordingService:
                 ),
             )
             await session.commit()
-
-
-def call_ref(call: Call) -> CallRef:
-    return CallRef(call.id, call.organization_id, call.provider, call.provider_call_id, call.direction)
-
-
-def recording_ref(recording: Recording) -> RecordingRef:
-    return RecordingRef(
-        recording_id=recording.id,
-        storage_bucket=recording.storage_bucket,
-        storage_key=recording.storage_key,
-        provider_recording_id=recording.provider_recording_id,
-        content_type=recording.content_type,
-        duration=recording.duration,
-        transcript_key=recording.transcript_key,
-    )

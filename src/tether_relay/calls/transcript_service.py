@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.db import utcnow
 from tether_relay.providers.base import CallDetails, CallRef, Provider, RecordingRef, TranscriptResult
 from tether_relay.transcripts.model import text_of
@@ -39,7 +39,7 @@ class TranscriptView:
     details: CallDetails | None = None
 
     @classmethod
-    def of(cls, call: Call) -> TranscriptView:
+    def of(cls, call: CallSnapshot) -> TranscriptView:
         return cls(
             call.transcription_status,
             call.transcription_text or text_of(call.transcription_data),
@@ -51,6 +51,7 @@ class TranscriptService:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        snapshots: CallSnapshots,
         *,
         retry_seconds: int,
         lease_seconds: int,
@@ -58,18 +59,20 @@ class TranscriptService:
         poll_seconds: float = 0.05,
     ) -> None:
         self._sessions = sessions
+        self._snapshots = snapshots
         self._retry = timedelta(seconds=retry_seconds)
         self._lease = timedelta(seconds=lease_seconds)
         self._clock = clock
         self._poll = poll_seconds
 
     async def ensure(
-        self, provider: Provider, call: Call, ref: CallRef, recording: RecordingRef | None
+        self, provider: Provider, call: CallSnapshot, recording: RecordingRef | None
     ) -> TranscriptView:
         if not provider.fetches_transcripts or not _may_fetch(call, self._clock()):
             return TranscriptView.of(call)
         owner = secrets.token_hex(8)
-        latest = await self._acquire(ref.call_id, owner)
+        ref = call.ref
+        latest = await self._acquire(ref, owner)
         if latest is not None:
             return latest  # another reader fetched it, or it is not due yet
         try:
@@ -83,18 +86,19 @@ class TranscriptService:
             return TranscriptView.of(call)
         return await self._record(ref.call_id, owner, result)
 
-    async def _acquire(self, call_id: str, owner: str) -> TranscriptView | None:
+    async def _acquire(self, ref: CallRef, owner: str) -> TranscriptView | None:
         """Take the lease (None), or return what a reader holding it produced, waiting up to one lease."""
         deadline = time.monotonic() + self._lease.total_seconds()
         while True:
             now = self._clock()
             async with self._sessions() as session:
-                calls = CallRepository(session)
-                if await calls.take_transcript_lease(call_id, owner, now, now + self._lease):
-                    await session.commit()
-                    return None
-                call = await calls.get(call_id)
+                taken = await CallRepository(session).take_transcript_lease(
+                    ref.call_id, owner, now, now + self._lease
+                )
                 await session.commit()
+            if taken:
+                return None
+            call = await self._snapshots.visible(ref.organization_id, ref.call_id)
             if call is None or not _may_fetch(call, now) or time.monotonic() > deadline:
                 return TranscriptView.of(call) if call else TranscriptView(None, None, None)
             if call.transcript_lease_until is None or call.transcript_lease_until < now:
@@ -127,7 +131,7 @@ class TranscriptService:
             await session.commit()
 
 
-def _may_fetch(call: Call, now: datetime) -> bool:
+def _may_fetch(call: CallSnapshot, now: datetime) -> bool:
     if call.transcription_fetched_at is not None:
         return False  # final: cached for good
     return call.transcript_retry_after is None or call.transcript_retry_after <= now
