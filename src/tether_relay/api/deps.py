@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: the runtime, the session (which owns the transaction), the caller."""
+"""Request-scoped dependencies: the runtime, the session (which owns the transaction), the caller.
+
+Every dependency is `async def`, even the trivial ones: FastAPI runs a plain `def` dependency in a worker
+thread, and those hand-offs were the largest cost left in a cached recording read (docs/performance.md).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -61,14 +65,14 @@ async def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def get_recording_service(runtime: RuntimeDep) -> RecordingService:
+async def get_recording_service(runtime: RuntimeDep) -> RecordingService:
     return runtime.recordings
 
 
 RecordingServiceDep = Annotated[RecordingService, Depends(get_recording_service)]
 
 
-def require_superadmin(principal: CurrentPrincipal) -> Principal:
+async def require_superadmin(principal: CurrentPrincipal) -> Principal:
     if principal.role != SUPERADMIN:
         raise Forbidden("This action needs the SUPERADMIN role")
     return principal
@@ -77,7 +81,7 @@ def require_superadmin(principal: CurrentPrincipal) -> Principal:
 SuperAdmin = Annotated[Principal, Depends(require_superadmin)]
 
 
-def target_organization(
+async def target_organization(
     principal: CurrentPrincipal,
     organization_id: Annotated[
         str | None, Query(alias="organizationId", description="Act on this organisation (SUPERADMIN only).")
@@ -101,14 +105,14 @@ def target_organization(
 TargetOrganization = Annotated[str, Depends(target_organization)]
 
 
-def get_provider_config_service(runtime: RuntimeDep) -> ProviderConfigService:
+async def get_provider_config_service(runtime: RuntimeDep) -> ProviderConfigService:
     return ProviderConfigService(runtime.credentials)
 
 
 ProviderConfigDep = Annotated[ProviderConfigService, Depends(get_provider_config_service)]
 
 
-def get_api_key_service(runtime: RuntimeDep) -> ApiKeyService:
+async def get_api_key_service(runtime: RuntimeDep) -> ApiKeyService:
     return runtime.api_keys
 
 
@@ -130,7 +134,7 @@ async def ingest_key_holder(
 IngestKeyHolder = Annotated[KeyHolder, Depends(ingest_key_holder)]
 
 
-def get_ingest_service(runtime: RuntimeDep) -> IngestService:
+async def get_ingest_service(runtime: RuntimeDep) -> IngestService:
     return runtime.ingest
 
 
