@@ -1,6 +1,6 @@
 """Response models of the recording contract (../shared/contract/recording.openapi.yaml).
 
-They document the API; hot routes render plain dicts through `render_recording` instead of validating
+They document the API; the hot route renders its answer through `render_recording` instead of validating
 through these models on every request. tests/integration/test_openapi_contract.py holds the two together.
 """
 
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
 
+from tether_relay.api.streamed_json import json_with_data_uri
 from tether_relay.calls.recording_service import RecordingPayload
 from tether_relay.providers.base import InlineAudio
 
@@ -56,10 +60,11 @@ class CallsErrorResponse(BaseModel):
     code: str | SkipJsonSchema[None] = Field(None, description="Stable error code.")
 
 
-def render_recording(payload: RecordingPayload) -> dict[str, Any]:
+def render_recording(payload: RecordingPayload) -> Response:
+    """The recording answer: plain JSON for a signed URL; streamed JSON for inline (Twilio) audio."""
     body: dict[str, Any] = {"success": True}
     if isinstance(payload.audio, InlineAudio):
-        body["audioData"] = payload.audio.data_uri
+        body["audioData"] = None  # filled in as the audio streams
     else:
         body["audioUrl"] = payload.audio.url
     optional = {
@@ -72,4 +77,11 @@ def render_recording(payload: RecordingPayload) -> dict[str, Any]:
     body.update((name, value) for name, value in optional.items() if value is not None)
     body["transcriptionText"] = payload.transcription_text
     body["transcriptionData"] = payload.transcription_data
-    return body
+    if isinstance(payload.audio, InlineAudio):
+        audio = payload.audio
+        return StreamingResponse(
+            json_with_data_uri(body, "audioData", audio.media_type, audio.chunks),
+            media_type="application/json",
+            background=BackgroundTask(audio.aclose),  # idempotent: the stream closes itself when read
+        )
+    return Response(orjson.dumps(body), media_type="application/json")

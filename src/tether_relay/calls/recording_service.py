@@ -19,7 +19,7 @@ from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.errors import CallNotFound
-from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio
+from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio, InlineAudio
 from tether_relay.providers.registry import ProviderRegistry
 
 
@@ -54,9 +54,14 @@ class RecordingService:
             raise CallNotFound()
         provider = self._providers.get(call.provider)
         fetched = await provider.audio(call.ref, call.recording)
-        if fetched.discovered:
-            await self._remember(call.id, fetched)
-        transcript = await self._transcripts.ensure(provider, call, fetched.recording)
+        try:
+            if fetched.discovered:
+                await self._remember(call.id, fetched)
+            transcript = await self._transcripts.ensure(provider, call, fetched.recording)
+        except BaseException:
+            if isinstance(fetched.audio, InlineAudio):  # never answered: release the provider connection
+                await fetched.audio.aclose()
+            raise
         learnt = transcript.details or CallDetails()
         duration = fetched.recording.duration if fetched.recording.duration is not None else call.duration
         return RecordingPayload(

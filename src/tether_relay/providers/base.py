@@ -3,6 +3,7 @@ No ORM object and no vendor JSON crosses this line."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -43,9 +44,13 @@ class SignedAudio:
 
 @dataclass(frozen=True, slots=True)
 class InlineAudio:
-    """Audio fetched server-side and returned inline as a `data:` URI (`audioData`)."""
+    """Audio fetched server-side and returned inline as a `data:` URI (`audioData`). The bytes arrive as
+    `chunks` while the answer is written (api/streamed_json.py), so a recording is never held whole;
+    `aclose` releases the upstream connection if the answer is never written."""
 
-    data_uri: str
+    media_type: str
+    chunks: AsyncIterator[bytes]
+    aclose: Callable[[], Awaitable[None]]
 
 
 AudioSource = SignedAudio | InlineAudio

@@ -5,8 +5,10 @@ map_httpcore_exceptions) so nothing above this layer sees an httpx exception."""
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -55,12 +57,103 @@ async def send(
     Returns the final response for 2xx and 4xx statuses; raises ProviderAuthFailed for 401/403 and
     RecordingFetchFailed when the provider stays unreachable or broken, or at once while its circuit is open.
     """
+    return await _guarded(
+        provider,
+        policy,
+        lambda: _send_with_retries(http, request, provider, policy, retry_not_found, _read_capped),
+    )
+
+
+async def open_stream(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    provider: str,
+    policy: RetryPolicy,
+    retry_not_found: bool = False,
+    read_ahead: int = 1024 * 1024,
+) -> UpstreamBody | None:
+    """Like `send`, for a body too large to hold. Each attempt reads the first `read_ahead` bytes, so a
+    provider failing early is retried (and answered) as with `send`; the rest is left to the caller to
+    stream. None for a 404."""
+
+    async def fetch(
+        http: httpx.AsyncClient, request: httpx.Request, limit: int, provider: str
+    ) -> httpx.Response | _Opened:
+        return await _open_if_ok(http, request, limit, provider, read_ahead)
+
+    opened = await _guarded(
+        provider, policy, lambda: _send_with_retries(http, request, provider, policy, retry_not_found, fetch)
+    )
+    if isinstance(opened, _Opened):
+        return UpstreamBody(opened, provider, policy)
+    body_or_none(opened, provider)  # read and closed: 404 → None; anything else raises
+    return None
+
+
+@dataclass(slots=True)
+class _Opened:
+    """A 200 whose body is read up to `head`; `rest` continues it."""
+
+    response: httpx.Response
+    head: list[bytes]
+    rest: AsyncIterator[bytes]
+    status_code: int = 200
+
+
+class UpstreamBody:
+    """A provider's 200 answer, its first bytes read: stream the body once with `chunks`, or `aclose`.
+
+    The rest of the body is held to the same caps as a buffered one: `max_response_bytes`, and
+    `attempt_seconds` in total so a drip cannot hold a reader for hours. A failure past the read-ahead
+    raises RecordingFetchFailed and counts against the provider's circuit; the caller's answer has
+    started by then, so it can only be cut short.
+    """
+
+    def __init__(self, opened: _Opened, provider: str, policy: RetryPolicy) -> None:
+        self._opened = opened
+        self._provider = provider
+        self._policy = policy
+        self._deadline = time.monotonic() + policy.attempt_seconds
+        declared = opened.response.headers.get("content-length", "")
+        self.size: int | None = int(declared) if declared.isdigit() else None
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        read = 0
+        try:
+            for chunk in self._opened.head:
+                read += len(chunk)
+                yield chunk
+            async for chunk in self._opened.rest:
+                read += len(chunk)
+                if read > self._policy.max_response_bytes:
+                    raise ProviderResponseTooLarge(self._provider, 200)
+                if time.monotonic() > self._deadline:
+                    raise TimeoutError
+                yield chunk
+        except (httpx.TransportError, httpx.DecodingError, TimeoutError):
+            self._policy.breaker.failed(self._provider)
+            raise RecordingFetchFailed(self._provider, 200) from None
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._opened.response.aclose()
+
+
+class _Answer(Protocol):
+    status_code: int
+
+
+A = TypeVar("A", bound=_Answer)
+
+
+async def _guarded(provider: str, policy: RetryPolicy, attempt: Callable[[], Awaitable[A]]) -> A:
+    """The circuit breaker around one logical request (all its retries)."""
     if not policy.breaker.allows(provider):
         raise RecordingFetchFailed(provider, None, "circuit open")
     try:
-        response = await _send_with_retries(
-            http, request, provider=provider, policy=policy, retry_not_found=retry_not_found
-        )
+        response = await attempt()
     except ProviderResponseTooLarge:
         raise  # an answer too large says nothing about the provider being down
     except RecordingFetchFailed:
@@ -73,18 +166,18 @@ async def send(
 async def _send_with_retries(
     http: httpx.AsyncClient,
     request: httpx.Request,
-    *,
     provider: str,
     policy: RetryPolicy,
     retry_not_found: bool,
-) -> httpx.Response:
+    fetch: Callable[[httpx.AsyncClient, httpx.Request, int, str], Awaitable[A]],
+) -> A:
     last_status: int | None = None
     for attempt in range(policy.attempts):
         if attempt:
             await asyncio.sleep(policy.delay(attempt - 1))
         try:
             async with asyncio.timeout(policy.attempt_seconds):
-                response = await _read_capped(http, request, policy.max_response_bytes, provider)
+                response = await fetch(http, request, policy.max_response_bytes, provider)
         except (httpx.TransportError, httpx.DecodingError, TimeoutError):
             last_status = None  # timeout, reset, truncated body, refused connection
             continue
@@ -103,7 +196,12 @@ async def _read_capped(
     http: httpx.AsyncClient, request: httpx.Request, limit: int, provider: str
 ) -> httpx.Response:
     """The response with its body read; refused past `limit` (from Content-Length, or as it streams)."""
-    response = await http.send(request, stream=True)
+    return await _buffered(await http.send(request, stream=True), request, limit, provider)
+
+
+async def _buffered(
+    response: httpx.Response, request: httpx.Request, limit: int, provider: str
+) -> httpx.Response:
     try:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -118,6 +216,31 @@ async def _read_capped(
     return httpx.Response(
         response.status_code, headers=response.headers, content=bytes(body), request=request
     )
+
+
+async def _open_if_ok(
+    http: httpx.AsyncClient, request: httpx.Request, limit: int, provider: str, read_ahead: int
+) -> httpx.Response | _Opened:
+    """A 200 left open after its first `read_ahead` bytes; any other answer read (capped) and closed."""
+    response = await http.send(request, stream=True)
+    if response.status_code != 200:
+        return await _buffered(response, request, limit, provider)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise ProviderResponseTooLarge(provider, 200)
+        rest = response.aiter_bytes()
+        head: list[bytes] = []
+        read = 0
+        async for chunk in rest:
+            head.append(chunk)
+            read += len(chunk)
+            if read >= read_ahead:
+                break
+    except BaseException:
+        await response.aclose()
+        raise
+    return _Opened(response, head, rest)
 
 
 def body_or_none(response: httpx.Response, provider: str) -> bytes | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from tether_relay.api.deps import CurrentPrincipal, RecordingServiceDep
 from tether_relay.api.errors import error_responses
@@ -47,9 +47,9 @@ CallIdPath = Annotated[
 )
 async def get_call_recording(
     call_id: CallIdPath, principal: CurrentPrincipal, recordings: RecordingServiceDep
-) -> JSONResponse:
+) -> Response:
     """Audio and transcript of a completed call."""
-    return JSONResponse(render_recording(await recordings.for_call(principal, call_id)))
+    return render_recording(await recordings.for_call(principal, call_id))
 
 
 # `/api/calls//recording` never reaches the route above (an empty segment does not match); the contract

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -49,16 +48,15 @@ class TwilioProvider:
         if found is not None:
             ref = _ref_for(found, ref)
         assert ref is not None and ref.provider_recording_id is not None
-        audio = await self._client.media(creds, ref.provider_recording_id)
-        if audio is None:
+        body = await self._client.media(creds, ref.provider_recording_id)
+        if body is None:
             raise RecordingNotFound()
-        data_uri = "data:audio/mpeg;base64," + base64.b64encode(audio).decode("ascii")
         return FetchedAudio(
-            InlineAudio(data_uri),
+            InlineAudio("audio/mpeg", body.chunks(), body.aclose),
             ref,
             discovered=found is not None,
             channels=found.channels if found else None,
-            size_bytes=len(audio),
+            size_bytes=body.size,
         )
 
     async def _completed_recording(self, creds: TwilioCredentials, call: CallRef) -> payloads.Recording:

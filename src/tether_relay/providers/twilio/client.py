@@ -12,7 +12,7 @@ import httpx
 from pydantic import BaseModel
 
 from tether_relay.organizations.credentials import TwilioCredentials
-from tether_relay.providers.http import RetryPolicy, body_or_none, parsed_or_none, send
+from tether_relay.providers.http import RetryPolicy, UpstreamBody, open_stream, parsed_or_none, send
 from tether_relay.providers.twilio import payloads
 from tether_relay.providers.twilio.payloads import is_sid
 
@@ -46,12 +46,18 @@ class TwilioClient:
         params: dict[str, str] | None = None,
         retry_not_found: bool = False,
     ) -> httpx.Response:
-        request = self._http.build_request(
-            "GET", url, params=params, headers={"Authorization": _basic(creds)}
-        )
         return await send(
-            self._http, request, provider=PROVIDER, policy=self._policy, retry_not_found=retry_not_found
+            self._http,
+            self._request(creds, url, params),
+            provider=PROVIDER,
+            policy=self._policy,
+            retry_not_found=retry_not_found,
         )
+
+    def _request(
+        self, creds: TwilioCredentials, url: str, params: dict[str, str] | None = None
+    ) -> httpx.Request:
+        return self._http.build_request("GET", url, params=params, headers={"Authorization": _basic(creds)})
 
     async def _json(
         self,
@@ -76,11 +82,18 @@ class TwilioClient:
         page = await self._json(creds, url, payloads.RecordingList, params={"PageSize": "50"})
         return page.recordings if page else []
 
-    async def media(self, creds: TwilioCredentials, recording_sid: str) -> bytes | None:
-        """The MP3 (the extension picks the format), or None if Twilio still says 404 after retries."""
+    async def media(self, creds: TwilioCredentials, recording_sid: str) -> UpstreamBody | None:
+        """The MP3 (the extension picks the format), unread, or None if Twilio still says 404 after
+        retries. Recordings run to hundreds of MB: the caller streams the body."""
         assert is_sid("RE", recording_sid)
         url = f"{self._account(creds)}/Recordings/{recording_sid}.mp3"
-        return body_or_none(await self._get(creds, url, retry_not_found=True), PROVIDER)
+        return await open_stream(
+            self._http,
+            self._request(creds, url),
+            provider=PROVIDER,
+            policy=self._policy,
+            retry_not_found=True,
+        )
 
     async def transcriptions(
         self, creds: TwilioCredentials, recording_sid: str
