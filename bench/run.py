@@ -1,9 +1,18 @@
-"""`make bench`: the recording read against its ceiling and against the typical implementation, measured
-in one run on this machine, printed as one table.
+"""`make bench`: the recording read against its references, each measured in the same run on this
+machine, printed as tables.
 
 Sets up what it needs (wrk from Debian's packages if missing), starts the service as in production (one
-uvicorn worker, uvloop + httptools) pinned to one core with wrk on the other, seeds calls into SQLite,
-drives each route with wrk on 127.0.0.1 for a bounded time, and reports req/s, p50/p99 and ratios.
+uvicorn worker, uvloop + httptools) pinned to one core with the load generator on the other, seeds data,
+drives load on 127.0.0.1 only for bounded times, and reports absolute figures and ratios:
+
+1. the cached recording read (signed URL, transcript cached) against a no-work ceiling on the same app
+   and against the typical implementation (bench/app.py), on SQLite (1,000 calls) and on PostgreSQL;
+2. the same read with a million calls in the table, against the run with a thousand;
+3. a 10 MiB Twilio recording end to end against a plain download of the same file from the same
+   provider fake, the service's peak RSS growth under 8 concurrent reads, and how fast httpx and
+   aiohttp download that file on the service's core (bench/clients.py);
+4. 100 concurrent first reads of one call (transcript not fetched yet) against a single first read.
+
 Figures are only comparable within one run; the ratios are the point.
 """
 
@@ -11,30 +20,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
-import re
 import secrets
-import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import timeit
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
 import httpx
 from botocore.config import Config
-from sqlalchemy import insert
+from sqlalchemy import text
+from tests.fakes.elevenlabs import ElevenLabsFake
+from tests.fakes.loopback import running as serving
+from tests.fakes.twilio import TwilioFake, sid
 
-from bench.service import environment, free_port, running
+from bench.load import Load, ensure_wrk, pinned, two_cores, wrk
+from bench.seed import ORG, seed_calls, seed_one
+from bench.service import ServiceProcess, environment, free_port, running
 from tether_relay.auth.tokens import mint_token
-from tether_relay.calls.models import Call, Recording
 from tether_relay.db import create_engine
-from tether_relay.organizations.models import Organization
 from tether_relay.storage.sigv4 import presign_get
 
-ORG = "org-bench"
 REPOSITORY = Path(__file__).resolve().parents[1]  # uvicorn imports bench.app from here
 R2 = {
     "endpoint": "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com",
@@ -42,116 +54,168 @@ R2 = {
     "key_id": "AKIDBENCH",
     "secret": "bench-secret-access-key",
 }
-TRANSCRIPT_TEXT = "Agent: Hi, this is Alex from Example Corp.\nUser: Hey Alex, I am calling about my order."
-TRANSCRIPT = [
-    {"role": "agent", "message": "Hi, this is Alex from Example Corp.", "timestamp": 0.5},
-    {"role": "user", "message": "Hey Alex, I am calling about my order.", "timestamp": 2.8},
-]
+JWT_SECRET = secrets.token_urlsafe(40)
+TWILIO_AUDIO = b"ID3\x03" + os.urandom(10 * 1024 * 1024 - 4)  # 10 MiB
+# ElevenLabs' conversation API answers in hundreds of milliseconds; the fake is made to take this long
+# for the one transcript fetch, so the first-reads ratio compares waiting with fetching, not CPU only.
+TRANSCRIPT_FETCH_SECONDS = 0.3
+CEILING, OURS, TYPICAL = "ceiling (same JSON, no work)", "recording read (ours)", "typical (ORM + botocore)"
 
 
-def ensure_wrk() -> str:
-    found = shutil.which("wrk")
-    if found:
-        return found
-    print("installing wrk from Debian's packages…", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
-    return shutil.which("wrk") or "wrk"
+def token(role: str = "ADMIN") -> str:
+    return mint_token(JWT_SECRET, user_id="bench", organization_id=ORG, role=role, ttl_seconds=3600)
 
 
-def pinned(core: int, command: list[str]) -> list[str]:
-    """Pin to one core when there are two or more (the server on one, the load on the other)."""
-    return (
-        ["taskset", "-c", str(core), *command]
-        if (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
-        else command
+def bearer(role: str = "ADMIN") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(role)}"}
+
+
+@contextmanager
+def service(database_url: str, folder: str, **settings: str) -> Iterator[ServiceProcess]:
+    """The benchmark app (the product app plus bench/app.py's references), migrated, pinned to core 0."""
+    env = environment(
+        {
+            "TETHER_DATABASE_URL": database_url,
+            "TETHER_DATA_DIR": folder,
+            "TETHER_JWT_SECRET": JWT_SECRET,
+            "TETHER_SECRET_KEY": "bench-" + "k" * 40,
+            "TETHER_LOG_LEVEL": "warning",
+            "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
+            "TETHER_R2_BUCKET": R2["bucket"],
+            "TETHER_R2_ACCESS_KEY_ID": R2["key_id"],
+            "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
+            **{f"TETHER_{name.upper()}": value for name, value in settings.items()},
+        }
     )
+    migrate = [sys.executable, "-m", "tether_relay.cli", "migrate"]
+    subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    uvicorn = [
+        *[sys.executable, "-m", "uvicorn", "bench.app:create_bench_app", "--factory"],
+        *["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools"],
+        *["--log-level", "warning", "--no-access-log"],
+    ]
+    with running(pinned(0, uvicorn), env, port=port, cwd=REPOSITORY) as server:
+        yield server
 
 
-async def seed(database_url: str, calls: int) -> str:
-    engine = create_engine(database_url)
-    now = datetime.now(UTC)
-    async with engine.begin() as connection:
-        await connection.execute(insert(Organization), [{"id": ORG, "created_at": now}])
-        for start in range(0, calls, 5000):
-            batch = range(start, min(calls, start + 5000))
-            await connection.execute(
-                insert(Call),
-                [
-                    {
-                        "call_id": f"{i:024x}",
-                        "organization_id": ORG,
-                        "provider": "external",
-                        "provider_call_id": f"bench-{i}",
-                        "direction": "outbound",
-                        "status": "completed",
-                        "from_number": "+14165550100",
-                        "to_number": "+14165550199",
-                        "duration": 154.0,
-                        "transcription_text": TRANSCRIPT_TEXT,
-                        "transcription_data": TRANSCRIPT,
-                        "transcription_status": "ready",
-                        "transcription_fetched_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                        "sort_time": now,
-                    }
-                    for i in batch
-                ],
-            )
-            await connection.execute(
-                insert(Recording),
-                [
-                    {
-                        "recording_id": f"rec_{i:024x}",
-                        "call_id": f"{i:024x}",
-                        "storage_bucket": "recordings",
-                        "storage_key": f"{ORG}/{i:024x}/rec_{i:024x}.mp3",
-                        "content_type": "audio/mpeg",
-                        "duration": 154.0,
-                        "created_at": now,
-                    }
-                    for i in batch
-                ],
-            )
-    await engine.dispose()
-    return f"{calls // 2:024x}"
+def cached_reads(
+    binary: str, server: ServiceProcess, call_id: str, args: argparse.Namespace
+) -> dict[str, Load]:
+    ours = f"{server.url}/api/calls/{call_id}/recording"
+    answer = httpx.get(ours, headers=bearer()).json()
+    httpx.post(f"{server.url}/bench/ceiling", json=answer).raise_for_status()
+    routes = {
+        CEILING: f"{server.url}/bench/ceiling",
+        OURS: ours,
+        TYPICAL: f"{server.url}/bench/typical/{call_id}",
+    }
+    header = f"Authorization: Bearer {token()}"
+    for url in routes.values():
+        wrk(binary, url, header, 2, args.connections)  # warm up
+    return {name: wrk(binary, url, header, args.seconds, args.connections) for name, url in routes.items()}
 
 
-def wrk(binary: str, url: str, token: str, seconds: int, connections: int) -> dict[str, float]:
-    output = subprocess.run(
-        pinned(
-            1,
-            [
-                binary,
-                "-t1",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--latency",
-                "-H",
-                f"Authorization: Bearer {token}",
-                url,
-            ],
-        ),
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+def twilio_10mib(
+    binary: str, server: ServiceProcess, twilio: TwilioFake, folder: str, args: argparse.Namespace
+) -> dict[str, float]:
+    """A 10 MiB Twilio recording through us, against a plain download of it from the same fake."""
+    httpx.post(
+        f"{server.url}/api/calls/providers/config",
+        json=twilio.credentials_config(),
+        headers=bearer("SUPERADMIN"),
+    ).raise_for_status()
+    recording = twilio.add_recording(call_sid := sid("CA"), TWILIO_AUDIO)
+    call_id = asyncio.run(
+        seed_one(
+            args.database_url,
+            "twilio",
+            call_sid,
+            {"storage_bucket": None, "provider_recording_id": recording.sid, "duration": 600.0},
+            cached=True,
+        )
+    )
+    ours = f"{server.url}/api/calls/{call_id}/recording"
+    check = httpx.get(ours, headers=bearer(), timeout=60)
+    prefix = "data:audio/mpeg;base64,"
+    assert base64.b64decode(check.json()["audioData"][len(prefix) :]) == TWILIO_AUDIO, "wrong audio"
+    media = f"{twilio.base_url}/2010-04-01/Accounts/{twilio.account_sid}/Recordings/{recording.sid}.mp3"
+    basic = base64.b64encode(f"{twilio.account_sid}:{twilio.auth_token}".encode()).decode()
+    plain = wrk(binary, media, f"Authorization: Basic {basic}", args.seconds, 4)
+    through_us = wrk(binary, ours, f"Authorization: Bearer {token()}", args.seconds, 4)
+    before = peak_rss_mib(server)
+    asyncio.run(concurrent_reads(ours, 8, rounds=3))
+    after = peak_rss_mib(server)
+    clients = [sys.executable, "-m", "bench.clients", media, f"Authorization: Basic {basic}", "20"]
+    measured = subprocess.run(pinned(0, clients), check=True, capture_output=True, text=True, cwd=REPOSITORY)
+    speeds: dict[str, list[float]] = {}
+    for line in measured.stdout.split("\n"):
+        if line:
+            name, value = line.split()
+            speeds.setdefault(name, []).append(float(value))
     return {
-        "rps": rps,
-        "p50_ms": _latency(output, "50%"),
-        "p99_ms": _latency(output, "99%"),
-        "non_2xx": float(errors.group(1)) if errors else 0.0,
+        "httpx_mib_s": max(speeds["httpx"]),
+        "aiohttp_mib_s": max(speeds["aiohttp"]),
+        "plain_rps": plain.rps,
+        "ours_rps": through_us.rps,
+        "ours_non_2xx": float(through_us.non_2xx),
+        "rss_before_mib": before,
+        "rss_after_mib": after,
     }
 
 
-def _latency(output: str, percentile: str) -> float:
-    match = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
-    if match is None:
-        return float("nan")
-    value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+def peak_rss_mib(server: ServiceProcess) -> float:
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+async def concurrent_reads(url: str, readers: int, rounds: int) -> list[float]:
+    """Wall seconds of each round of `readers` reads started together (bodies read and dropped)."""
+
+    async def one(http: httpx.AsyncClient) -> None:
+        async with http.stream("GET", url, headers=bearer()) as response:
+            assert response.status_code == 200, response.status_code
+            async for _ in response.aiter_raw():
+                pass
+
+    walls = []
+    limits = httpx.Limits(max_connections=readers, max_keepalive_connections=readers)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await asyncio.gather(*(one(http) for _ in range(readers)))
+            walls.append(time.perf_counter() - started)
+    return walls
+
+
+def first_reads(
+    server: ServiceProcess, elevenlabs: ElevenLabsFake, args: argparse.Namespace
+) -> dict[str, float]:
+    """One first read of a call, then 100 concurrent first reads of another: wall times, fetch counts."""
+    httpx.post(
+        f"{server.url}/api/calls/voice-ai/config",
+        json={"elevenlabsApiKey": elevenlabs.api_key},
+        headers=bearer("SUPERADMIN"),
+    ).raise_for_status()
+    results: dict[str, float] = {}
+    for name, readers in (("single", 1), ("hundred", 100)):
+        conversation = f"conv_bench_{name}"
+        elevenlabs.add(conversation)
+        elevenlabs.plan.add("slow", times=1, path_contains=conversation, delay=TRANSCRIPT_FETCH_SECONDS)
+        call_id = asyncio.run(
+            seed_one(
+                args.database_url,
+                "elevenlabs",
+                conversation,
+                {"storage_key": f"{ORG}/{conversation}/rec.mp3"},
+                cached=False,
+            )
+        )
+        url = f"{server.url}/api/calls/{call_id}/recording"
+        results[f"{name}_seconds"] = asyncio.run(concurrent_reads(url, readers, rounds=1))[0]
+        results[f"{name}_fetches"] = float(elevenlabs.plan.count(conversation))
+    return results
 
 
 def signing_micros() -> tuple[float, float]:
@@ -165,125 +229,155 @@ def signing_micros() -> tuple[float, float]:
         config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
     )
     key = f"{ORG}/call/rec.mp3"
-    ours = (
-        timeit.timeit(
-            lambda: presign_get(
-                endpoint_url=R2["endpoint"],
-                bucket=R2["bucket"],
-                key=key,
-                access_key_id=R2["key_id"],
-                secret_access_key=R2["secret"],
-                region="auto",
-                expires_in=600,
-            ),
-            number=20_000,
+
+    def ours() -> str:
+        return presign_get(
+            endpoint_url=R2["endpoint"],
+            bucket=R2["bucket"],
+            key=key,
+            access_key_id=R2["key_id"],
+            secret_access_key=R2["secret"],
+            region="auto",
+            expires_in=600,
         )
-        / 20_000
-    )
-    theirs = (
-        timeit.timeit(
-            lambda: client.generate_presigned_url(
-                "get_object", Params={"Bucket": R2["bucket"], "Key": key}, ExpiresIn=600
-            ),
-            number=2_000,
+
+    def theirs() -> str:
+        url: str = client.generate_presigned_url(
+            "get_object", Params={"Bucket": R2["bucket"], "Key": key}, ExpiresIn=600
         )
-        / 2_000
-    )
-    return ours * 1e6, theirs * 1e6
+        return url
+
+    return timeit.timeit(ours, number=20_000) / 20_000 * 1e6, timeit.timeit(
+        theirs, number=2_000
+    ) / 2_000 * 1e6
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str | None]:
+    """A scratch database on the given server, dropped afterwards; None if the server is not there."""
+    name = f"tether_bench_{secrets.token_hex(4)}"
+
+    async def run(statement: str) -> None:
+        engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - no server: the PostgreSQL rows are skipped, and said so
+        print(f"PostgreSQL not reachable at {admin_url} ({type(exc).__name__}): its rows are skipped")
+        yield None
+        return
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=10, help="per measured route")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--large-calls", type=int, default=1_000_000)
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     binary = ensure_wrk()
-    jwt_secret = secrets.token_urlsafe(40)
-    with tempfile.TemporaryDirectory() as folder:
-        database_url = f"sqlite+aiosqlite:///{folder}/bench.db"
-        env = environment(
-            {
-                "TETHER_DATABASE_URL": database_url,
-                "TETHER_DATA_DIR": folder,
-                "TETHER_JWT_SECRET": jwt_secret,
-                "TETHER_SECRET_KEY": secrets.token_urlsafe(40),
-                "TETHER_LOG_LEVEL": "warning",
-                "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
-                "TETHER_R2_BUCKET": R2["bucket"],
-                "TETHER_R2_ACCESS_KEY_ID": R2["key_id"],
-                "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
-            }
-        )
-        subprocess.run(
-            [sys.executable, "-m", "tether_relay.cli", "migrate"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        call_id = asyncio.run(seed(database_url, args.calls))
-        port = free_port()
-        uvicorn = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.app:create_bench_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ]
-        with running(pinned(0, uvicorn), env, port=port, cwd=REPOSITORY) as server:
-            token = mint_token(
-                jwt_secret, user_id="bench", organization_id=ORG, role="ADMIN", ttl_seconds=3600
-            )
+    if two_cores():
+        os.sched_setaffinity(0, {1})  # this process and the fakes share the load generator's core
+    started = time.monotonic()
+    tables: dict[str, dict[str, Load]] = {}
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        serving(TwilioFake()) as twilio,
+        serving(ElevenLabsFake()) as elevenlabs,
+    ):
+        args.database_url = f"sqlite+aiosqlite:///{folder}/small.db"
+        fakes = {
+            "twilio_api_base_url": twilio.base_url,
+            "twilio_intelligence_base_url": twilio.base_url,
+            "elevenlabs_api_base_url": elevenlabs.base_url,
+        }
+        with service(args.database_url, folder, **fakes) as server:
+            call_id = asyncio.run(seed_calls(args.database_url, args.calls))
+            tables[f"SQLite, {args.calls:,} calls"] = cached_reads(binary, server, call_id, args)
+            twilio_figures = twilio_10mib(binary, server, twilio, folder, args)
+            first = first_reads(server, elevenlabs, args)
+        large_url = f"sqlite+aiosqlite:///{folder}/large.db"
+        with service(large_url, folder) as server:
+            print(f"seeding {args.large_calls:,} calls…", flush=True)
+            call_id = asyncio.run(seed_calls(large_url, args.large_calls))
             ours = f"{server.url}/api/calls/{call_id}/recording"
-            answer = httpx.get(ours, headers={"Authorization": f"Bearer {token}"}).json()
-            httpx.post(f"{server.url}/bench/ceiling", json=answer).raise_for_status()
-            routes = {
-                "ceiling (same JSON, no work)": f"{server.url}/bench/ceiling",
-                "recording read (ours)": ours,
-                "typical (ORM + botocore + pydantic)": f"{server.url}/bench/typical/{call_id}",
+            header = f"Authorization: Bearer {token()}"
+            wrk(binary, ours, header, 2, args.connections)
+            tables[f"SQLite, {args.large_calls:,} calls"] = {
+                OURS: wrk(binary, ours, header, args.seconds, args.connections)
             }
-            for url in routes.values():
-                wrk(binary, url, token, 2, args.connections)  # warm up
-            results = {
-                name: wrk(binary, url, token, args.seconds, args.connections) for name, url in routes.items()
-            }
+        with postgres_database(args.postgres_url) as postgres_url:
+            if postgres_url is not None:
+                with service(postgres_url, folder) as server:
+                    call_id = asyncio.run(seed_calls(postgres_url, args.calls))
+                    tables[f"PostgreSQL, {args.calls:,} calls"] = cached_reads(binary, server, call_id, args)
     ours_us, botocore_us = signing_micros()
-    report(results, ours_us, botocore_us, args)
+    report(tables, twilio_figures, first, ours_us, botocore_us, args, time.monotonic() - started)
 
 
 def report(
-    results: dict[str, dict[str, float]], ours_us: float, botocore_us: float, args: argparse.Namespace
+    tables: dict[str, dict[str, Load]],
+    twilio: dict[str, float],
+    first: dict[str, float],
+    ours_us: float,
+    botocore_us: float,
+    args: argparse.Namespace,
+    elapsed: float,
 ) -> None:
-    ceiling = results["ceiling (same JSON, no work)"]["rps"]
-    typical = results["typical (ORM + botocore + pydantic)"]["rps"]
     print(
-        f"\n{os.cpu_count()} cores; server on one, wrk -t1 -c{args.connections} on the other; "
-        f"{args.seconds} s per route; {args.calls} calls in SQLite\n"
+        f"\n{os.cpu_count()} cores; server on one, wrk -t1 on the other; {args.seconds} s per route; "
+        f"whole run {elapsed:.0f} s\n"
     )
-    columns = ("route", "req/s", "p50 ms", "p99 ms", "x ceiling", "x typical")
-    print(
-        f"| {columns[0]:<36} | {columns[1]:>8} | {columns[2]:>7} | {columns[3]:>7} | {columns[4]:>9} "
-        f"| {columns[5]:>9} | non-2xx |"
-    )
-    print(f"|{'-' * 38}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 11}|---------|")
-    for name, r in results.items():
+    print(f"Cached recording read (signed R2 URL, transcript cached), wrk -c{args.connections}:\n")
+    print("| database | route | req/s | p50 ms | p99 ms | x ceiling | x typical | non-2xx |")
+    print("|---|---|---|---|---|---|---|---|")
+    small = next(iter(tables.values()))
+    for database, table in tables.items():
+        reference = table if CEILING in table else small
+        for name, load in table.items():
+            print(
+                f"| {database} | {name} | {load.rps:,.0f} | {load.p50_ms:.2f} | {load.p99_ms:.2f} "
+                f"| {load.rps / reference[CEILING].rps:.2f} | {load.rps / reference[TYPICAL].rps:.2f} "
+                f"| {load.non_2xx} |"
+            )
+    large = [t for name, t in tables.items() if f"{args.large_calls:,}" in name]
+    if large:
+        latency = (args.connections / large[0][OURS].rps) / (args.connections / small[OURS].rps)
         print(
-            f"| {name:<36} | {r['rps']:>8.0f} | {r['p50_ms']:>7.2f} | {r['p99_ms']:>7.2f} | "
-            f"{r['rps'] / ceiling:>9.2f} | {r['rps'] / typical:>9.2f} | {r['non_2xx']:>7.0f} |"
+            f"\nA million calls: mean latency {latency:.2f}x that with {args.calls:,} "
+            f"(p50 {large[0][OURS].p50_ms / small[OURS].p50_ms:.2f}x)"
         )
+    plain, ours, before, after = (
+        twilio[k] for k in ("plain_rps", "ours_rps", "rss_before_mib", "rss_after_mib")
+    )
+    print(
+        f"\nTwilio 10 MiB recording, 4 connections: plain download from the fake {plain:.1f} req/s, "
+        f"through us {ours:.1f} req/s: {plain / ours:.2f}x the plain download's time "
+        f"(non-2xx {twilio['ours_non_2xx']:.0f}). Peak RSS {before:.1f} → {after:.1f} MiB after "
+        f"3 rounds of 8 concurrent reads (+{after - before:.1f} MiB)"
+    )
+    print(
+        f"Download of the same file on the service's core: httpx {twilio['httpx_mib_s']:,.0f} MiB/s, "
+        f"aiohttp {twilio['aiohttp_mib_s']:,.0f} MiB/s"
+    )
+    one, hundred = first["single_seconds"], first["hundred_seconds"]
+    print(
+        f"\nFirst reads (the fake takes {TRANSCRIPT_FETCH_SECONDS} s to answer the transcript fetch): one "
+        f"read {one * 1000:.0f} ms ({first['single_fetches']:.0f} fetch); 100 concurrent reads "
+        f"{hundred * 1000:.0f} ms ({first['hundred_fetches']:.0f} fetch): {hundred / one:.2f}x"
+    )
     print(
         f"\nSigV4 presign: ours {ours_us:.1f} µs per URL, botocore {botocore_us:.1f} µs "
         f"({ours_us / botocore_us:.3f}x botocore's time)"

@@ -56,7 +56,7 @@ class Runtime:
     async def close(self) -> None:
         await self.http.aclose()
         await self.downloads.aclose()
-        self.snapshots.close()
+        await self.snapshots.close()
         await self.engine.dispose()
 
 

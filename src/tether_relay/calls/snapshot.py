@@ -6,7 +6,7 @@ runs one Core `SELECT … LEFT JOIN`, compiled once per database:
 
 - SQLite: on the stdlib driver, on the event loop. A primary-key read in WAL mode takes tens of
   microseconds and never waits for a writer, so a hop to a worker thread costs more than the read.
-- PostgreSQL: on the pool's asyncpg connection, whose prepared statements asyncpg caches.
+- PostgreSQL: as an asyncpg prepared statement on a small pool of its own.
 
 Values go through the columns' own SQLAlchemy types, so a snapshot holds exactly what the ORM would
 load; tests/integration/test_call_snapshot.py holds the two equal on both databases.
@@ -14,12 +14,15 @@ load; tests/integration/test_call_snapshot.py holds the two equal on both databa
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
@@ -101,52 +104,52 @@ class CallSnapshots:
     """Reads snapshots of an organisation's calls; one per runtime."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._sqlite: _SQLiteReader | None = None
-        if engine.dialect.name == "sqlite":
-            self._sqlite = _SQLiteReader(engine)
+        self._reader: _SQLiteReader | _PostgresReader = (
+            _SQLiteReader(engine) if engine.dialect.name == "sqlite" else _PostgresReader(engine)
+        )
 
     async def visible(self, organization_id: str, call_id: str) -> CallSnapshot | None:
         """The call if it belongs to this organisation; None otherwise (or if there is no such call)."""
-        params = {"call_id": call_id, "organization_id": organization_id}
-        row: Sequence[Any] | None
-        if self._sqlite is not None:
-            row = self._sqlite.first(params)
-        else:
-            # asyncpg is natively async and SQLAlchemy's adapter caches its prepared statements: Core
-            # on a pooled connection is already close to the driver here.
-            async with self._engine.connect() as connection:
-                row = (await connection.execute(_QUERY, params)).first()
+        row = await self._reader.first({"call_id": call_id, "organization_id": organization_id})
         return _snapshot(row) if row is not None else None
 
-    def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
+    async def close(self) -> None:
+        await self._reader.close()
+
+
+class _Compiled:
+    """The query compiled once for one database, with its parameters in positional order."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        compiled = _QUERY.compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        self._order = tuple(compiled.positiontup or ())
+        # The subquery's LIMIT value; the two named parameters are given on every read.
+        self._defaults = compiled.construct_params({"call_id": "", "organization_id": ""})
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        values = {**self._defaults, **params}
+        return [values[name] for name in self._order]
 
 
 class _SQLiteReader:
-    """The query on the stdlib driver, values decoded by the columns' own SQLAlchemy types."""
+    """The query on the stdlib driver, on the event loop; values decoded by the columns' own types."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         database = engine.url.database
         if not database or database == ":memory:":
             raise ValueError("an in-memory SQLite database cannot be shared between connections; use a file")
         self._path = database
+        self._query = _Compiled(engine)
         dialect = engine.dialect
-        compiled = _QUERY.compile(dialect=dialect)
-        self._sql = compiled.string
-        self._order = tuple(compiled.positiontup or ())
-        # The subquery's LIMIT/OFFSET values; the two named parameters are given on every read.
-        self._defaults = compiled.construct_params({"call_id": "", "organization_id": ""})
         self._decoders = tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in (*_CALL_COLUMNS, *_RECORDING_COLUMNS)
         )
         self._connection: sqlite3.Connection | None = None
 
-    def first(self, params: dict[str, Any]) -> list[Any] | None:
-        values = {**self._defaults, **params}
-        rows = self._connect().execute(self._sql, [values[name] for name in self._order]).fetchall()
+    async def first(self, params: dict[str, Any]) -> list[Any] | None:
+        rows = self._connect().execute(self._query.sql, self._query.args(params)).fetchall()
         if not rows:
             return None
         return [
@@ -154,7 +157,7 @@ class _SQLiteReader:
             for value, decode in zip(rows[0], self._decoders, strict=True)
         ]
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -168,6 +171,40 @@ class _SQLiteReader:
             connection.execute("PRAGMA busy_timeout=5000")
             self._connection = connection
         return self._connection
+
+
+class _PostgresReader:
+    """The query as an asyncpg prepared statement, on a small pool of its own (created on first use,
+    inside the event loop). SQLAlchemy's pool pings each connection on checkout, a round trip that cost
+    more than the read itself. asyncpg returns aware datetimes and floats as the ORM does; JSONB is
+    decoded with the stdlib, as SQLAlchemy decodes it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._query = _Compiled(engine)
+        self._pool: asyncpg.Pool | None = None
+        self._creating = asyncio.Lock()
+
+    async def first(self, params: dict[str, Any]) -> Sequence[Any] | None:
+        pool = self._pool or await self._create()
+        row: Sequence[Any] | None = await pool.fetchrow(self._query.sql, *self._query.args(params))
+        return row
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def _create(self) -> asyncpg.Pool:
+        async with self._creating:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=10, init=_json_codec)
+            return self._pool
+
+
+async def _json_codec(connection: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 def _snapshot(row: Sequence[Any]) -> CallSnapshot:

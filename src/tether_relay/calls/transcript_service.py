@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.db import utcnow
-from tether_relay.providers.base import CallDetails, CallRef, Provider, RecordingRef, TranscriptResult
+from tether_relay.providers.base import CallDetails, Provider, RecordingRef, TranscriptResult
 from tether_relay.transcripts.model import text_of
 
 log = logging.getLogger("tether_relay.transcripts")
@@ -72,7 +72,7 @@ class TranscriptService:
             return TranscriptView.of(call)
         owner = secrets.token_hex(8)
         ref = call.ref
-        latest = await self._acquire(ref, owner)
+        latest = await self._acquire(call, owner)
         if latest is not None:
             return latest  # another reader fetched it, or it is not due yet
         try:
@@ -86,24 +86,31 @@ class TranscriptService:
             return TranscriptView.of(call)
         return await self._record(ref.call_id, owner, result)
 
-    async def _acquire(self, ref: CallRef, owner: str) -> TranscriptView | None:
-        """Take the lease (None), or return what a reader holding it produced, waiting up to one lease."""
+    async def _acquire(self, call: CallSnapshot, owner: str) -> TranscriptView | None:
+        """Take the lease (None), or return what a reader holding it produced, waiting up to one lease.
+
+        Waiters poll the call with cheap reads and try the lease (a write) only when it looks free, so a
+        hundred readers arriving together cost one write each at most, not one per poll."""
         deadline = time.monotonic() + self._lease.total_seconds()
+        latest: CallSnapshot | None = call
         while True:
             now = self._clock()
-            async with self._sessions() as session:
-                taken = await CallRepository(session).take_transcript_lease(
-                    ref.call_id, owner, now, now + self._lease
-                )
-                await session.commit()
-            if taken:
-                return None
-            call = await self._snapshots.visible(ref.organization_id, ref.call_id)
-            if call is None or not _may_fetch(call, now) or time.monotonic() > deadline:
-                return TranscriptView.of(call) if call else TranscriptView(None, None, None)
-            if call.transcript_lease_until is None or call.transcript_lease_until < now:
-                continue  # the holder just finished or its lease lapsed: try again at once
-            await asyncio.sleep(self._poll)
+            if latest is None or not _may_fetch(latest, now) or time.monotonic() > deadline:
+                return TranscriptView.of(latest) if latest else TranscriptView(None, None, None)
+            if latest.transcript_lease_until is None or latest.transcript_lease_until < now:
+                if await self._take_lease(call.id, owner, now):
+                    return None
+            else:
+                await asyncio.sleep(self._poll)
+            latest = await self._snapshots.visible(call.organization_id, call.id)
+
+    async def _take_lease(self, call_id: str, owner: str, now: datetime) -> bool:
+        async with self._sessions() as session:
+            taken = await CallRepository(session).take_transcript_lease(
+                call_id, owner, now, now + self._lease
+            )
+            await session.commit()
+        return taken
 
     async def _record(self, call_id: str, owner: str, result: TranscriptResult) -> TranscriptView:
         if result.status == "pending":
