@@ -54,6 +54,34 @@ async def test_concurrent_first_reads_in_one_process(
     assert elevenlabs.plan.count("conv_race_local") == 1
 
 
+async def test_concurrent_first_reads_of_two_calls_each_get_their_own_transcript(
+    client: httpx.AsyncClient, runtime: Runtime, elevenlabs: ElevenLabsFake
+) -> None:
+    # Readers of one call share one fetch in a process; readers of another call must not share it.
+    first = await prepare(client, runtime, elevenlabs, "conv_race_one")
+    second = await prepare(client, runtime, elevenlabs, "conv_race_two")
+    elevenlabs.add("conv_race_two", turns=[("user", "A different call.", 0)])
+
+    responses = await asyncio.gather(
+        *(
+            client.get(f"/api/calls/{call_id}/recording", headers=auth(ORG))
+            for _ in range(10)
+            for call_id in (first, second)
+        )
+    )
+
+    texts = {(str(r.url).split("/")[-2], r.json()["transcriptionText"]) for r in responses}
+    assert texts == {
+        (
+            first,
+            "Agent: Hi, how can I help?\nUser: I want to check my order.\nAgent: It shipped this morning.",
+        ),
+        (second, "User: A different call."),
+    }
+    assert elevenlabs.plan.count("conv_race_one") == 1
+    assert elevenlabs.plan.count("conv_race_two") == 1
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_concurrent_first_reads_across_two_service_processes(
     client: httpx.AsyncClient,

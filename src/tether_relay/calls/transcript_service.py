@@ -64,12 +64,26 @@ class TranscriptService:
         self._lease = timedelta(seconds=lease_seconds)
         self._clock = clock
         self._poll = poll_seconds
+        self._in_flight: dict[str, asyncio.Task[TranscriptView]] = {}
 
     async def ensure(
         self, provider: Provider, call: CallSnapshot, recording: RecordingRef | None
     ) -> TranscriptView:
         if not provider.fetches_transcripts or not _may_fetch(call, self._clock()):
             return TranscriptView.of(call)
+        # Readers of one call in this process share one task: one of them competes for the lease (the
+        # coordination across replicas), the others wait for its result here instead of polling. The task
+        # runs on if the reader that started it goes away. An optimisation only; the lease decides.
+        task = self._in_flight.get(call.id)
+        if task is None:
+            task = asyncio.create_task(self._fetch_or_wait(provider, call, recording))
+            self._in_flight[call.id] = task
+            task.add_done_callback(lambda _: self._in_flight.pop(call.id, None))
+        return await asyncio.shield(task)
+
+    async def _fetch_or_wait(
+        self, provider: Provider, call: CallSnapshot, recording: RecordingRef | None
+    ) -> TranscriptView:
         owner = secrets.token_hex(8)
         ref = call.ref
         latest = await self._acquire(call, owner)
