@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tether_relay.apikeys.service import ApiKeyService
+from tether_relay.auth.tokens import TokenVerifier
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.calls.snapshot import CallSnapshots
@@ -37,6 +38,7 @@ from tether_relay.webhooks.twilio import TwilioWebhooks
 class Runtime:
     settings: Settings
     keys: Keys
+    tokens: TokenVerifier
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
@@ -107,6 +109,7 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         keys=keys,
+        tokens=TokenVerifier(keys.jwt_secret),
         engine=engine,
         sessions=sessions,
         http=http,

@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from tether_relay.auth.principal import Principal
-from tether_relay.auth.tokens import bearer_token, mint_token, verify_token
+from tether_relay.auth.tokens import TokenVerifier, bearer_token, mint_token, verify_token
 from tether_relay.errors import Unauthorized
 
 SECRET = "k" * 40
@@ -55,3 +55,35 @@ def test_bearer_header_must_carry_a_token(header: str | None) -> None:
 
 def test_bearer_scheme_is_case_insensitive() -> None:
     assert bearer_token("bearer abc") == "abc"
+
+
+def test_the_verifier_remembers_a_token_only_until_it_expires() -> None:
+    verifier = TokenVerifier(SECRET)
+    token = mint_token(SECRET, user_id="u1", organization_id="org-1", role="ADMIN", ttl_seconds=1)
+    assert verifier.verify(token) == verify_token(token, SECRET)
+    assert verifier.verify(token) == verify_token(token, SECRET)  # from memory
+    time.sleep(1.1)
+    with pytest.raises(Unauthorized):
+        verifier.verify(token)
+
+
+def test_the_verifier_never_remembers_a_refused_token() -> None:
+    verifier = TokenVerifier(SECRET)
+    forged = mint_token(
+        "another-secret-" + "x" * 32, user_id="u1", organization_id="org-1", role=None, ttl_seconds=60
+    )
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            verifier.verify(forged)
+
+
+def test_the_verifier_memory_is_bounded() -> None:
+    verifier = TokenVerifier(SECRET, size=3)
+    tokens = [
+        mint_token(SECRET, user_id=f"u{i}", organization_id="org-1", role=None, ttl_seconds=60)
+        for i in range(5)
+    ]
+    for token in tokens:
+        verifier.verify(token)
+    assert len(verifier._seen) == 3
+    assert [verifier.verify(t).user_id for t in tokens] == [f"u{i}" for i in range(5)]

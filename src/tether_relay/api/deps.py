@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_relay.apikeys.service import ApiKeyService, KeyHolder
 from tether_relay.auth.principal import SUPERADMIN, Principal
-from tether_relay.auth.tokens import is_plain_id, verify_token
+from tether_relay.auth.tokens import is_plain_id
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.errors import Forbidden, Unauthorized, ValidationFailed
@@ -51,7 +51,7 @@ async def current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("Missing bearer token")
-    principal = verify_token(credentials.credentials, runtime.keys.jwt_secret)
+    principal = runtime.tokens.verify(credentials.credentials)
     if principal.organization_id not in runtime.known_organizations:
         # Its own short transaction: the request's session must not hold a write lock (SQLite) while
         # the read path takes transcript leases on other connections.
