@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from tether_relay.api import errors, openapi
 from tether_relay.api.body_limit import BodyLimits
@@ -15,6 +16,7 @@ from tether_relay.api.routes import (
     health,
     ingest,
     media,
+    playback,
     provider_config,
     recordings,
     webhooks,
@@ -40,10 +42,21 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimits, large=settings.max_body_bytes, small=settings.max_json_body_bytes)
+    if settings.cors_origin_list:
+        # Browser players on these origins may call the API and read the range headers of the audio.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "HEAD", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Range", "If-None-Match", "Content-Type"],
+            expose_headers=["Accept-Ranges", "Content-Range", "Content-Length", "ETag", "Retry-After"],
+            max_age=600,
+        )
     errors.install(app)
     openapi.install(app)
     for router in (
         recordings.router,
+        playback.router,
         calls.router,
         ingest.router,
         provider_config.router,

@@ -27,6 +27,7 @@ class Keys:
     jwt_secret: str
     credentials_key: bytes  # Fernet key (urlsafe base64 of 32 bytes)
     url_signing_key: bytes
+    playback_key: bytes
 
 
 def _derive(secret_key: str, purpose: bytes) -> bytes:
@@ -39,6 +40,7 @@ def derive_keys(jwt_secret: str, secret_key: str) -> Keys:
         jwt_secret=jwt_secret,
         credentials_key=base64.urlsafe_b64encode(_derive(secret_key, b"provider-credentials/v1")),
         url_signing_key=_derive(secret_key, b"local-storage-urls/v1"),
+        playback_key=_derive(secret_key, b"playback-tokens/v1"),
     )
 
 

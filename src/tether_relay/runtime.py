@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tether_relay.apikeys.service import ApiKeyService
+from tether_relay.auth.playback import PlaybackLinks, PlaybackTokens
 from tether_relay.auth.tokens import TokenVerifier
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
@@ -16,6 +17,7 @@ from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import create_engine, session_factory
 from tether_relay.keys import Keys, load_keys
 from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.playback.service import PlaybackService
 from tether_relay.providers.circuit import CircuitBreaker
 from tether_relay.providers.download import SafeDownloader
 from tether_relay.providers.elevenlabs.adapter import ElevenLabsProvider
@@ -47,6 +49,8 @@ class Runtime:
     providers: ProviderRegistry
     snapshots: CallSnapshots
     recordings: RecordingService
+    playback: PlaybackService
+    playback_tokens: PlaybackTokens
     api_keys: ApiKeyService
     ingest: IngestService
     downloads: httpx.AsyncClient
@@ -96,6 +100,10 @@ def build_runtime(settings: Settings) -> Runtime:
         retry_seconds=settings.transcript_retry_seconds,
         lease_seconds=settings.transcript_lease_seconds,
     )
+    playback_tokens = PlaybackTokens(keys.playback_key, settings.signed_url_ttl_seconds)
+    recordings = RecordingService(
+        sessions, snapshots, providers, transcripts, PlaybackLinks(playback_tokens, settings.base_url)
+    )
     # Ingest downloads go to URLs clients chose: a client of their own that never follows redirects itself.
     downloads = httpx.AsyncClient(
         timeout=httpx.Timeout(settings.ingest_download_timeout_seconds), follow_redirects=False
@@ -116,7 +124,9 @@ def build_runtime(settings: Settings) -> Runtime:
         buckets=buckets,
         credentials=credentials,
         providers=providers,
-        recordings=RecordingService(sessions, snapshots, providers, transcripts),
+        recordings=recordings,
+        playback=PlaybackService(recordings, buckets),
+        playback_tokens=playback_tokens,
         snapshots=snapshots,
         api_keys=ApiKeyService(sessions),
         ingest=IngestService(sessions, buckets, downloader),

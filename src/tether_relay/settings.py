@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     signed_url_ttl_seconds: int = Field(default=600, ge=1, le=MAX_SIGNED_URL_TTL_SECONDS)
     public_base_url: str | None = None
     log_level: str = "info"
+    # Browser origins allowed to call the API and play audio (comma-separated, e.g. a support console).
+    cors_origins: str = ""
 
     # Ingestion and webhooks.
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)  # ingest and audio webhooks
@@ -118,6 +120,10 @@ class Settings(BaseSettings):
     @property
     def development_mode(self) -> bool:
         return self.jwt_secret is None
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def base_url(self) -> str:

@@ -42,7 +42,11 @@ async def test_external_call_returns_signed_url_and_transcript(
         "to",
         "transcriptionText",
         "transcriptionData",
+        "transcriptionStatus",
+        "playbackUrl",
     }
+    assert body["transcriptionStatus"] == "ready"
+    assert body["playbackUrl"].startswith(f"http://testserver/api/calls/{call.id}/recording/audio?token=")
     assert body["success"] is True
     assert body["recordingId"].startswith("rec_")
     assert body["duration"] == 154.0

@@ -11,7 +11,11 @@ from tests.factories import make_call
 from tether_relay.runtime import Runtime
 
 # Routes whose path carries a call id: swept below.
-CALL_ID_ROUTES = {("GET", "/api/calls/{callId}"), ("GET", "/api/calls/{callId}/recording")}
+CALL_ID_ROUTES = {
+    ("GET", "/api/calls/{callId}"),
+    ("GET", "/api/calls/{callId}/recording"),
+    ("GET", "/api/calls/{callId}/recording/audio"),
+}
 # Routes with other path parameters, and why they are not tenant ids.
 NOT_TENANT_IDS = {
     ("DELETE", "/api/calls/providers/config/{provider}"): "a provider name; the tenant is ?organizationId=",
@@ -44,6 +48,26 @@ async def test_another_organisations_call_id_is_answered_like_a_missing_one(
 
     assert (foreign.status_code, foreign.json()) == (missing.status_code, missing.json())
     assert foreign.status_code == 404
+
+
+async def test_a_playback_token_opens_only_its_own_organisations_call(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    theirs = await make_call(runtime, "org-a")
+    mine = await make_call(runtime, "org-b")
+    # A token minted for org-b naming org-a's call id (as if org-b guessed it) finds nothing.
+    forged = runtime.playback_tokens.mint("org-b", theirs.id)
+    missing = runtime.playback_tokens.mint("org-b", "0" * 24)
+
+    foreign = await client.get(f"/api/calls/{theirs.id}/recording/audio?token={forged}")
+    absent = await client.get(f"/api/calls/{'0' * 24}/recording/audio?token={missing}")
+    own = await client.get(
+        f"/api/calls/{mine.id}/recording/audio?token={runtime.playback_tokens.mint('org-b', mine.id)}"
+    )
+
+    assert (foreign.status_code, foreign.json()) == (absent.status_code, absent.json())
+    assert foreign.status_code == 404
+    assert own.status_code == 200
 
 
 @pytest.mark.parametrize(("method", "path"), ORGANIZATION_PARAM_ROUTES)

@@ -42,12 +42,12 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a failed commit is never a reported success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
-_bearer = HTTPBearer(scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False)
+bearer_scheme = HTTPBearer(scheme_name="bearerAuth", bearerFormat="JWT", auto_error=False)
 
 
 async def current_principal(
     runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("Missing bearer token")
@@ -121,7 +121,7 @@ ApiKeyServiceDep = Annotated[ApiKeyService, Depends(get_api_key_service)]
 
 async def ingest_key_holder(
     runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> KeyHolder:
     """The API key of POST /api/calls/ingest (not a JWT), with one more ingest counted against it."""
     if credentials is None:

@@ -39,6 +39,8 @@ class CallsRecordingResponse(BaseModel):
     direction: Literal["inbound", "outbound"] | SkipJsonSchema[None] = None
     from_: str | SkipJsonSchema[None] = Field(None, alias="from")
     to: str | SkipJsonSchema[None] = None
+    # Served beyond the contract (its additionalProperties allows them) and documented in docs/playback.md,
+    # not here, so this operation's schema stays exactly the contract's: transcriptionStatus, playbackUrl.
 
 
 class ErrorDetail(BaseModel):
@@ -77,6 +79,8 @@ def render_recording(payload: RecordingPayload) -> Response:
     body.update((name, value) for name, value in optional.items() if value is not None)
     body["transcriptionText"] = payload.transcription_text
     body["transcriptionData"] = payload.transcription_data
+    body["transcriptionStatus"] = payload.transcription_status
+    body["playbackUrl"] = payload.playback_url
     if isinstance(payload.audio, InlineAudio):
         audio = payload.audio
         return StreamingResponse(

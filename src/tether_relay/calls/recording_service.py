@@ -13,13 +13,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tether_relay.auth.playback import PlaybackLinks
 from tether_relay.auth.principal import Principal
 from tether_relay.calls.models import Recording
 from tether_relay.calls.repository import CallRepository
-from tether_relay.calls.snapshot import CallSnapshots
+from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.errors import CallNotFound
-from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio, InlineAudio
+from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio, InlineAudio, Provider
 from tether_relay.providers.registry import ProviderRegistry
 
 
@@ -33,6 +34,8 @@ class RecordingPayload:
     to_number: str | None
     transcription_text: str | None
     transcription_data: Any | None
+    transcription_status: str
+    playback_url: str
 
 
 class RecordingService:
@@ -42,25 +45,20 @@ class RecordingService:
         snapshots: CallSnapshots,
         providers: ProviderRegistry,
         transcripts: TranscriptService,
+        playback: PlaybackLinks,
     ) -> None:
         self._sessions = sessions
         self._snapshots = snapshots
         self._providers = providers
         self._transcripts = transcripts
+        self._playback = playback
 
     async def for_call(self, principal: Principal, call_id: str) -> RecordingPayload:
-        call = await self._snapshots.visible(principal.organization_id, call_id)
-        if call is None:
-            raise CallNotFound()
-        provider = self._providers.get(call.provider)
-        fetched = await provider.audio(call.ref, call.recording)
+        call, provider, fetched = await self.audio_of(principal.organization_id, call_id)
         try:
-            if fetched.discovered:
-                await self._remember(call.id, fetched)
             transcript = await self._transcripts.ensure(provider, call, fetched.recording)
         except BaseException:
-            if isinstance(fetched.audio, InlineAudio):  # never answered: release the provider connection
-                await fetched.audio.aclose()
+            await _release(fetched)
             raise
         learnt = transcript.details or CallDetails()
         duration = fetched.recording.duration if fetched.recording.duration is not None else call.duration
@@ -73,7 +71,26 @@ class RecordingService:
             to_number=call.to_number or learnt.to_number,
             transcription_text=transcript.text,
             transcription_data=transcript.data,
+            transcription_status=transcript.public_status,
+            playback_url=self._playback.url(call.organization_id, call.id),
         )
+
+    async def audio_of(
+        self, organization_id: str, call_id: str
+    ) -> tuple[CallSnapshot, Provider, FetchedAudio]:
+        """The organisation's call and its audio, as the provider's adapter gives it (signed, or streamed)."""
+        call = await self._snapshots.visible(organization_id, call_id)
+        if call is None:
+            raise CallNotFound()
+        provider = self._providers.get(call.provider)
+        fetched = await provider.audio(call.ref, call.recording)
+        if fetched.discovered:
+            try:
+                await self._remember(call.id, fetched)
+            except BaseException:
+                await _release(fetched)
+                raise
+        return call, provider, fetched
 
     async def _remember(self, call_id: str, fetched: FetchedAudio) -> None:
         r = fetched.recording
@@ -92,3 +109,9 @@ class RecordingService:
                 ),
             )
             await session.commit()
+
+
+async def _release(fetched: FetchedAudio) -> None:
+    """Audio that will never be answered: release its provider connection."""
+    if isinstance(fetched.audio, InlineAudio):
+        await fetched.audio.aclose()

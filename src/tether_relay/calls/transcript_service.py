@@ -38,6 +38,14 @@ class TranscriptView:
     # Call facts the provider reported with the transcript (stored too; here so this read can show them).
     details: CallDetails | None = None
 
+    @property
+    def public_status(self) -> str:
+        """`transcriptionStatus`: ready | pending | unavailable | failed (docs/readiness.md)."""
+        if self.status in ("ready", "pending", "unavailable", "failed"):
+            return self.status
+        # Never fetched: a transcript that came with the call (ingest, webhook) is ready; none is none.
+        return "ready" if self.text or self.data else "unavailable"
+
     @classmethod
     def of(cls, call: CallSnapshot) -> TranscriptView:
         return cls(

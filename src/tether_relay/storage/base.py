@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
+
+CHUNK_BYTES = 256 * 1024  # reads for streaming: a few of these per reader is all the memory it takes
 
 
 class StorageError(Exception):
@@ -19,5 +22,13 @@ class ObjectStore(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def size(self, key: str) -> int | None:
+        """The object's size in bytes, or None when there is no such object."""
+        ...
+
+    def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes `start` to `end` (inclusive) of an object that exists, in chunks."""
+        ...
 
     def signed_url(self, key: str, ttl_seconds: int) -> str: ...

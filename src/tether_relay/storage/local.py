@@ -12,10 +12,11 @@ import hashlib
 import hmac
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
 
-from tether_relay.storage.base import StorageError
+from tether_relay.storage.base import CHUNK_BYTES, StorageError
 
 
 class LocalStore:
@@ -52,6 +53,24 @@ class LocalStore:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path_for(key).unlink, True)
+
+    async def size(self, key: str) -> int | None:
+        path = self.path_for(key)
+        try:
+            return (await asyncio.to_thread(path.stat)).st_size
+        except FileNotFoundError:
+            return None
+
+    async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        with await asyncio.to_thread(self.path_for(key).open, "rb") as file:
+            await asyncio.to_thread(file.seek, start)
+            left = end - start + 1
+            while left > 0:
+                chunk = await asyncio.to_thread(file.read, min(CHUNK_BYTES, left))
+                if not chunk:
+                    raise StorageError("object shorter than its size")
+                left -= len(chunk)
+                yield chunk
 
     def signed_url(self, key: str, ttl_seconds: int, *, now: float | None = None) -> str:
         expires = int(now if now is not None else time.time()) + ttl_seconds

@@ -7,6 +7,7 @@ thread, where its cost does not matter and its retries and multipart handling do
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -14,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tether_relay.settings import BucketSettings
-from tether_relay.storage.base import StorageError
+from tether_relay.storage.base import CHUNK_BYTES, StorageError
 from tether_relay.storage.sigv4 import presign_get
 
 if TYPE_CHECKING:
@@ -68,6 +69,37 @@ class S3Store:
 
         try:
             return await asyncio.to_thread(download)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 operation failed: {type(exc).__name__}") from None
+
+    async def size(self, key: str) -> int | None:
+        def head() -> int | None:
+            try:
+                length: int = self._boto().head_object(Bucket=self._bucket.bucket, Key=key)["ContentLength"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+                    return None
+                raise
+            return length
+
+        try:
+            return await asyncio.to_thread(head)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 operation failed: {type(exc).__name__}") from None
+
+    async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        def open_range() -> Any:
+            return self._boto().get_object(Bucket=self._bucket.bucket, Key=key, Range=f"bytes={start}-{end}")[
+                "Body"
+            ]
+
+        try:
+            body = await asyncio.to_thread(open_range)
+            try:
+                while chunk := await asyncio.to_thread(body.read, CHUNK_BYTES):
+                    yield chunk
+            finally:
+                body.close()
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"S3 operation failed: {type(exc).__name__}") from None
 

@@ -1,0 +1,98 @@
+"""GET /api/calls/{callId}/recording/audio: one stable, seekable audio URL for every provider.
+
+Browsers' <audio> elements seek with Range requests and cannot send an Authorization header, so the
+route takes either the bearer JWT or the playback token of the recording answer's `playbackUrl`. Provider
+credentials stay on the server: Twilio audio is fetched here and streamed on.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Security
+from fastapi.responses import Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from starlette.background import BackgroundTask
+
+from tether_relay.api.deps import RuntimeDep, bearer_scheme, current_principal
+from tether_relay.api.errors import error_responses
+from tether_relay.api.routes.recordings import CallIdPath
+from tether_relay.errors import Unauthorized
+from tether_relay.playback import ranges
+
+router = APIRouter(tags=["Calls"])
+
+_AUDIO = {"content": {"audio/mpeg": {"schema": {"type": "string", "format": "binary"}}}}
+
+
+@router.get(
+    "/api/calls/{callId}/recording/audio",
+    operation_id="get_calls_callId_recording_audio",
+    summary="Stream a call's recording (seekable, any provider)",
+    description=(
+        "The audio of the call, streamed through the service with HTTP Range support (206, 416), an "
+        "ETag and `Cache-Control: private, no-store`. Authenticate with the bearer JWT, or with the "
+        "`token` of the recording answer's `playbackUrl` (bound to this call, short-lived). Several "
+        "ranges in one request are answered with the first."
+    ),
+    response_class=StreamingResponse,
+    responses={
+        200: {**_AUDIO, "description": "The whole recording"},
+        206: {**_AUDIO, "description": "The requested byte range"},
+        304: {"description": "Not modified (If-None-Match)"},
+        **error_responses(
+            401,
+            404,
+            416,
+            500,
+            d401="No credentials, or an invalid, expired or other call's playback token",
+            d404="Call or recording not found",
+            d416="Range outside the recording",
+            d500="Failed to fetch the recording",
+        ),
+    },
+)
+async def get_call_recording_audio(
+    call_id: CallIdPath,
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    token: Annotated[str | None, Query(description="The playback token from `playbackUrl`.")] = None,
+) -> Response:
+    if credentials is not None:
+        organization_id = (await current_principal(runtime, credentials)).organization_id
+    elif token:
+        organization_id = runtime.playback_tokens.organization_of(token, call_id)
+    else:
+        raise Unauthorized("Missing bearer token or playback token")
+    playback = await runtime.playback.open(organization_id, call_id)
+    headers = {"Accept-Ranges": "bytes", "ETag": playback.etag, "Cache-Control": "private, no-store"}
+    if _matches(request.headers.get("if-none-match"), playback.etag):
+        await playback.aclose()
+        return Response(status_code=304, headers=headers)
+    requested = ranges.parse(request.headers.get("range"))
+    byte_range = None
+    if requested is not None and playback.size is not None:
+        try:
+            byte_range = ranges.resolve(requested, playback.size)
+        except ranges.RangeNotSatisfiable:
+            await playback.aclose()
+            raise
+        headers["Content-Range"] = byte_range.content_range(playback.size)
+        headers["Content-Length"] = str(byte_range.length)
+    elif playback.size is not None:
+        headers["Content-Length"] = str(playback.size)
+    return StreamingResponse(
+        playback.body(byte_range),
+        status_code=206 if byte_range else 200,
+        media_type=playback.content_type,
+        headers=headers,
+        background=BackgroundTask(playback.aclose),
+    )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags

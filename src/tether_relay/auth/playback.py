@@ -1,0 +1,69 @@
+"""Playback tokens: a short-lived right to stream one call's audio, carried in the URL of the playback
+proxy so a browser's <audio> element (which cannot send an Authorization header) can play and seek.
+
+A JWT signed with its own derived key and audience: a playback token is never accepted as a bearer
+token, nor a bearer token as a playback token, and it names the one call and organisation it opens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import jwt
+
+from tether_relay.errors import Unauthorized
+
+_AUDIENCE = "tether:playback"
+_ALGORITHM = "HS256"
+
+
+class PlaybackTokenInvalid(Unauthorized):
+    code = "PLAYBACK_TOKEN_INVALID"
+    message = "The playback link is invalid or has expired"
+
+
+class PlaybackTokens:
+    def __init__(self, key: bytes, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
+        self._key = key
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    def mint(self, organization_id: str, call_id: str) -> str:
+        claims = {
+            "aud": _AUDIENCE,
+            "org": organization_id,
+            "call": call_id,
+            "exp": int(self._clock()) + self._ttl,
+        }
+        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def organization_of(self, token: str, call_id: str) -> str:
+        """The organisation the token was minted for, if it is valid, unexpired and for this call."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[_ALGORITHM],
+                audience=_AUDIENCE,
+                options={"require": ["exp", "aud"]},
+                leeway=0,
+            )
+        except jwt.PyJWTError:
+            raise PlaybackTokenInvalid() from None
+        organization_id, bound_call = claims.get("org"), claims.get("call")
+        if not isinstance(organization_id, str) or bound_call != call_id:
+            raise PlaybackTokenInvalid()
+        return organization_id
+
+
+class PlaybackLinks:
+    """The `playbackUrl` of a recording answer: the proxy's URL with a fresh token for that call."""
+
+    def __init__(self, tokens: PlaybackTokens, base_url: str) -> None:
+        self._tokens = tokens
+        self._base_url = base_url.rstrip("/")
+
+    def url(self, organization_id: str, call_id: str) -> str:
+        token = self._tokens.mint(organization_id, call_id)
+        return f"{self._base_url}/api/calls/{call_id}/recording/audio?token={token}"

@@ -1,0 +1,1 @@
+"""The playback proxy: one stable, seekable audio URL for every provider's recordings."""

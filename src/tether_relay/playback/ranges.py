@@ -1,0 +1,74 @@
+"""HTTP byte ranges (RFC 9110 §14), for the playback proxy.
+
+One range is served. A request for several (`bytes=0-1,5-6`) is answered with the first, as a single
+206; browsers' media elements only ever ask for one. A header we cannot parse, or in another unit, is
+ignored and the whole file sent (§14.2 lets a server ignore Range).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tether_relay.errors import AppError
+
+_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+class RangeNotSatisfiable(AppError):
+    status_code = 416
+    code = "RANGE_NOT_SATISFIABLE"
+    message = "The requested range is outside the recording"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+
+
+@dataclass(frozen=True, slots=True)
+class RangeRequest:
+    """`first-last`, `first-` (last None) or a suffix `-length` (first None)."""
+
+    first: int | None
+    last: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ByteRange:
+    start: int
+    end: int  # inclusive
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start + 1
+
+    def content_range(self, size: int) -> str:
+        return f"bytes {self.start}-{self.end}/{size}"
+
+
+def parse(header: str | None) -> RangeRequest | None:
+    if not header:
+        return None
+    unit, _, specs = header.partition("=")
+    if unit.strip().lower() != "bytes" or not specs:
+        return None
+    match = _SPEC.match(specs.split(",")[0])
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first = int(match.group(1)) if match.group(1) else None
+    last = int(match.group(2)) if match.group(2) else None
+    if first is not None and last is not None and last < first:
+        return None  # invalid syntax: ignored, per §14.1.1
+    return RangeRequest(first, last)
+
+
+def resolve(request: RangeRequest, size: int) -> ByteRange:
+    """The bytes of a `size`-byte file that `request` selects; RangeNotSatisfiable if none."""
+    if request.first is None:  # suffix: the last N bytes
+        assert request.last is not None
+        if request.last == 0 or size == 0:
+            raise RangeNotSatisfiable(size)
+        return ByteRange(max(0, size - request.last), size - 1)
+    if request.first >= size:
+        raise RangeNotSatisfiable(size)
+    last = size - 1 if request.last is None else min(request.last, size - 1)
+    return ByteRange(request.first, last)

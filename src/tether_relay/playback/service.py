@@ -1,0 +1,93 @@
+"""Find a call's audio for the playback proxy: a stored object read by range, or the provider's stream
+(Twilio) sliced to the range. Either way bytes are streamed, never held whole."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from tether_relay.calls.recording_service import RecordingService
+from tether_relay.errors import RecordingNotFound
+from tether_relay.playback.ranges import ByteRange
+from tether_relay.providers.base import InlineAudio
+from tether_relay.storage.base import ObjectStore, StorageError
+from tether_relay.storage.buckets import Buckets
+
+
+class Playback:
+    """One recording, ready to stream: its size (None if the provider did not say), type and ETag."""
+
+    size: int | None
+    content_type: str
+    etag: str
+
+    def body(self, byte_range: ByteRange | None) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        """Release what `body` would have read, if it is never read."""
+
+
+@dataclass
+class StoredPlayback(Playback):
+    store: ObjectStore
+    key: str
+    size: int
+    content_type: str
+    etag: str
+
+    def body(self, byte_range: ByteRange | None) -> AsyncIterator[bytes]:
+        start, end = (byte_range.start, byte_range.end) if byte_range else (0, self.size - 1)
+        return self.store.read(self.key, start, end)
+
+
+@dataclass
+class StreamedPlayback(Playback):
+    audio: InlineAudio
+    size: int | None
+    content_type: str
+    etag: str
+
+    async def body(self, byte_range: ByteRange | None) -> AsyncIterator[bytes]:
+        # The provider sends the whole file; a range is cut out of it as it passes.
+        position = 0
+        async for chunk in self.audio.chunks:
+            if byte_range is None:
+                yield chunk
+                continue
+            start, end = position, position + len(chunk) - 1
+            position += len(chunk)
+            if end < byte_range.start:
+                continue
+            yield chunk[max(0, byte_range.start - start) : byte_range.end - start + 1]
+            if end >= byte_range.end:
+                break
+        await self.audio.aclose()
+
+    async def aclose(self) -> None:
+        await self.audio.aclose()
+
+
+class PlaybackService:
+    def __init__(self, recordings: RecordingService, buckets: Buckets) -> None:
+        self._recordings = recordings
+        self._buckets = buckets
+
+    async def open(self, organization_id: str, call_id: str) -> Playback:
+        _, _, fetched = await self._recordings.audio_of(organization_id, call_id)
+        recording = fetched.recording
+        if isinstance(fetched.audio, InlineAudio):
+            return StreamedPlayback(
+                fetched.audio, fetched.size_bytes, fetched.audio.media_type, f'"{recording.public_id}"'
+            )
+        if recording.storage_bucket is None or recording.storage_key is None:
+            raise RecordingNotFound()
+        store = self._buckets.get(recording.storage_bucket)
+        try:
+            size = await store.size(recording.storage_key)
+        except StorageError:
+            raise RecordingNotFound() from None
+        if size is None:
+            raise RecordingNotFound()
+        etag = f'"{recording.recording_id}-{size}"'
+        return StoredPlayback(store, recording.storage_key, size, recording.content_type, etag)
