@@ -101,6 +101,17 @@ class RecordingNotFound(AppError):
     message = "Recording not found"
 
 
+class RecordingNotReady(AppError):
+    """The provider is still recording or processing: a distinct 404, with when to ask again."""
+
+    status_code = 404
+    code = "RECORDING_NOT_READY"
+    message = "The recording is not ready yet; try again later"
+
+    def __init__(self, retry_after_seconds: int = 30) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after_seconds)})
+
+
 class UnsupportedProvider(AppError):
     status_code = 400
     code = "UNSUPPORTED_PROVIDER"

@@ -37,6 +37,7 @@ async def orm_snapshot(runtime: Runtime, organization_id: str, call_id: str) -> 
         organization_id=call.organization_id,
         provider=call.provider,
         provider_call_id=call.provider_call_id,
+        status=call.status,
         direction=call.direction,
         from_number=call.from_number,
         to_number=call.to_number,
@@ -78,6 +79,7 @@ CASES: dict[str, dict[str, Any]] = {
         "transcript_retry_after": WHEN + timedelta(minutes=5),
         "transcript_lease_until": WHEN - timedelta(seconds=1),
     },
+    "a call still ringing": {"status": "ringing", "audio": None},
     "nulls everywhere": {
         "direction": None,
         "from_number": None,

@@ -39,6 +39,7 @@ class CallSnapshot:
     organization_id: str
     provider: str
     provider_call_id: str
+    status: str
     direction: str | None
     from_number: str | None
     to_number: str | None
@@ -61,6 +62,7 @@ _CALL_COLUMNS = (
     Call.organization_id,
     Call.provider,
     Call.provider_call_id,
+    Call.status,
     Call.direction,
     Call.from_number,
     Call.to_number,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tether_relay.errors import RecordingNotFound
+from tether_relay.errors import RecordingNotFound, RecordingNotReady
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
 from tether_relay.providers.base import (
@@ -23,6 +23,7 @@ from tether_relay.storage.buckets import RECORDINGS, recording_key
 from tether_relay.transcripts.model import Utterance, to_text
 
 SOURCE = "elevenlabs"
+# Conversation statuses before its audio and transcript are final.
 _PENDING = {"initiated", "in-progress", "processing"}
 
 
@@ -49,6 +50,9 @@ class ElevenLabsProvider:
             raise RecordingNotFound()
         audio = await self._client.audio(api_key, call.provider_call_id)
         if not audio:
+            conversation = await self._client.conversation(api_key, call.provider_call_id)
+            if conversation is not None and conversation.status in _PENDING:
+                raise RecordingNotReady()
             raise RecordingNotFound()
         recording_id = recording.recording_id if recording else new_recording_id()
         key = recording_key(call.organization_id, call.call_id, recording_id, "mp3")

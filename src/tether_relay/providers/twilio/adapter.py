@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-from tether_relay.errors import RecordingNotFound
+from tether_relay.errors import RecordingNotFound, RecordingNotReady
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore, TwilioCredentials
 from tether_relay.providers.base import CallRef, FetchedAudio, InlineAudio, RecordingRef, TranscriptResult
@@ -20,6 +20,8 @@ INTELLIGENCE = "twilio-intelligence"
 LEGACY = "twilio-transcriptions"
 _PENDING_INTELLIGENCE = {"queued", "in-progress", "new"}
 _PENDING_LEGACY = {"in-progress"}
+# Recording statuses before the audio is final (absent, deleted and failed never will be).
+RECORDING_PROCESSING = frozenset({"in-progress", "paused", "stopped", "processing"})
 
 
 class TwilioProvider:
@@ -43,6 +45,8 @@ class TwilioProvider:
             found = await self._completed_recording(creds, call)  # the recording webhook was lost
         elif ref.duration is None:
             found = await self._client.recording(creds, ref.provider_recording_id or "")
+            if found is not None and found.status in RECORDING_PROCESSING:
+                raise RecordingNotReady()
             if found is None or found.status != "completed":
                 raise RecordingNotFound()
         if found is not None:
@@ -66,6 +70,8 @@ class TwilioProvider:
         recordings = await self._client.call_recordings(creds, call.provider_call_id)
         completed = [r for r in recordings if r.status == "completed" and is_sid("RE", r.sid)]
         if not completed:
+            if any(r.status in RECORDING_PROCESSING for r in recordings):
+                raise RecordingNotReady()
             raise RecordingNotFound()
         return max(completed, key=_created)  # the newest, whatever order the page came in
 
