@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tether_relay.api import errors, openapi
 from tether_relay.api.body_limit import BodyLimits
+from tether_relay.api.request_context import RequestContext
 from tether_relay.api.routes import (
     api_keys,
     calls,
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
             expose_headers=["Accept-Ranges", "Content-Range", "Content-Length", "ETag", "Retry-After"],
             max_age=600,
         )
+    app.add_middleware(RequestContext)  # outermost: sees every request, CORS preflights included
     errors.install(app)
     openapi.install(app)
     for router in (

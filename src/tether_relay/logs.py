@@ -11,9 +11,13 @@ import json
 import logging
 import logging.config
 import re
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+# The id of the request being served (api/request_context.py sets it); every line logged while serving it
+# carries it, so one request's lines can be found together.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 REDACTED = "[REDACTED]"
 _PATTERNS = [
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), rf"\1 {REDACTED}"),
@@ -66,6 +70,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if (request_id := REQUEST_ID.get()) is not None:
+            line["request_id"] = request_id
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:  # a type and its message, never the trace (it can carry secrets)
             line["error"] = redact(f"{record.exc_info[0].__name__ if record.exc_info[0] else 'Error'}")

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.db import utcnow
+from tether_relay.metrics import TRANSCRIPT_CACHE
 from tether_relay.providers.base import CallDetails, Provider, RecordingRef, TranscriptResult
 from tether_relay.transcripts.model import text_of
 
@@ -77,8 +78,12 @@ class TranscriptService:
     async def ensure(
         self, provider: Provider, call: CallSnapshot, recording: RecordingRef | None
     ) -> TranscriptView:
-        if not provider.fetches_transcripts or not _may_fetch(call, self._clock()):
+        if not provider.fetches_transcripts:
             return TranscriptView.of(call)
+        if not _may_fetch(call, self._clock()):
+            TRANSCRIPT_CACHE.labels(call.provider, "hit").inc()
+            return TranscriptView.of(call)
+        TRANSCRIPT_CACHE.labels(call.provider, "miss").inc()
         # Readers of one call in this process share one task: one of them competes for the lease (the
         # coordination across replicas), the others wait for its result here instead of polling. The task
         # runs on if the reader that started it goes away. An optimisation only; the lease decides.

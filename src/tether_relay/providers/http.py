@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from tether_relay.metrics import PROVIDER_ERRORS, PROVIDER_REQUESTS
 from tether_relay.providers.circuit import CircuitBreaker
 from tether_relay.providers.errors import ProviderAuthFailed, ProviderResponseTooLarge, RecordingFetchFailed
 
@@ -132,6 +133,7 @@ class UpstreamBody:
                     raise TimeoutError
                 yield chunk
         except (httpx.TransportError, httpx.DecodingError, TimeoutError):
+            PROVIDER_ERRORS.labels(self._provider, "body").inc()
             self._policy.breaker.failed(self._provider)
             raise RecordingFetchFailed(self._provider, 200) from None
         finally:
@@ -175,16 +177,20 @@ async def _send_with_retries(
     for attempt in range(policy.attempts):
         if attempt:
             await asyncio.sleep(policy.delay(attempt - 1))
+        PROVIDER_REQUESTS.labels(provider).inc()
         try:
             async with asyncio.timeout(policy.attempt_seconds):
                 response = await fetch(http, request, policy.max_response_bytes, provider)
         except (httpx.TransportError, httpx.DecodingError, TimeoutError):
+            PROVIDER_ERRORS.labels(provider, "transport").inc()
             last_status = None  # timeout, reset, truncated body, refused connection
             continue
         last_status = response.status_code
         if response.status_code in (401, 403):
+            PROVIDER_ERRORS.labels(provider, "auth").inc()
             raise ProviderAuthFailed(provider, response.status_code)
         if response.status_code >= 500 or response.status_code == 429:
+            PROVIDER_ERRORS.labels(provider, "5xx" if response.status_code >= 500 else "429").inc()
             continue
         if response.status_code == 404 and retry_not_found and attempt + 1 < policy.attempts:
             continue

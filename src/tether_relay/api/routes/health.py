@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from tether_relay.api.deps import RuntimeDep
@@ -27,3 +29,9 @@ async def readyz(runtime: RuntimeDep) -> dict[str, str]:
     except Exception:  # noqa: BLE001 - any failure means not ready; the cause is not the caller's business
         raise ServiceUnavailable("The database does not answer") from None
     return {"status": "ok", "database": "ok"}
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    """Prometheus metrics of this replica (see metrics.py). Expose it to the scraper's network only."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,59 @@
+"""Around every HTTP request: its id (taken from `X-Request-ID` when the caller sends a plain one, else
+new; echoed in the response and on every log line), its latency histogram by route template, and one
+access log line. Pure ASGI, so streamed answers are timed to their last byte."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tether_relay.logs import REQUEST_ID
+from tether_relay.metrics import REQUEST_SECONDS
+
+log = logging.getLogger("tether_relay.access")
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if _PLAIN_ID.match(sent) else secrets.token_hex(8)
+        context = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        status = 500  # if the app fails before answering, the server answers 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(seconds)
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": route,
+                        "status": status,
+                        "ms": round(seconds * 1000, 1),
+                    },
+                )
+            REQUEST_ID.reset(context)
