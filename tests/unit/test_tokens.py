@@ -5,6 +5,7 @@ import time
 import jwt
 import pytest
 
+from tether_relay.auth.playback import PlaybackTokens
 from tether_relay.auth.principal import Principal
 from tether_relay.auth.tokens import TokenVerifier, bearer_token, mint_token, verify_token
 from tether_relay.errors import Unauthorized
@@ -87,3 +88,18 @@ def test_the_verifier_memory_is_bounded() -> None:
         verifier.verify(token)
     assert len(verifier._seen) == 3
     assert [verifier.verify(t).user_id for t in tokens] == [f"u{i}" for i in range(5)]
+
+
+def test_playback_tokens_expire_within_the_ttl_and_are_reused_within_a_step() -> None:
+    now = [1_000_000.0]
+    tokens = PlaybackTokens(b"p" * 32, 600, clock=lambda: now[0])
+    first = tokens.mint("org-1", "c" * 24)
+    exp = jwt.decode(
+        first, b"p" * 32, algorithms=["HS256"], audience="tether:playback", options={"verify_exp": False}
+    )["exp"]
+    assert 1_000_000 + 600 - 60 < exp <= 1_000_000 + 600
+    now[0] += 1
+    assert tokens.mint("org-1", "c" * 24) == first  # same step: the same token
+    assert tokens.mint("org-1", "d" * 24) != first  # another call: another token
+    now[0] += 60
+    assert tokens.mint("org-1", "c" * 24) != first  # next step: a fresh token

