@@ -1,4 +1,4 @@
-"""`tether-relay`: serve, migrate, and mint tokens. Commands reuse the API's wiring (runtime.py)."""
+"""`tether-relay`: serve, migrate, mint tokens, enforce retention. Reuses the API's wiring (runtime.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import uvicorn
 from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
 from tether_relay.demo import DemoCall, ensure_demo_call
+from tether_relay.errors import AppError
 from tether_relay.keys import load_keys
 from tether_relay.logs import config as logging_config
 from tether_relay.logs import configure as configure_logging
 from tether_relay.migrate import upgrade
+from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.runtime import build_runtime
 from tether_relay.settings import Settings
 
@@ -88,6 +90,70 @@ def token(
     typer.echo(
         mint_token(keys.jwt_secret, user_id=user, organization_id=organization, role=role, ttl_seconds=ttl)
     )
+
+
+retention = typer.Typer(help="Per-organisation retention of recordings.", no_args_is_help=True)
+app.add_typer(retention, name="retention")
+
+
+@retention.command("set")
+def retention_set(
+    organization: Annotated[str, typer.Argument(help="organizationId")],
+    days: Annotated[
+        int, typer.Argument(help="Keep recordings this many days; 0 keeps them for ever.", min=0)
+    ],
+) -> None:
+    """Set how long an organisation's recordings are kept."""
+
+    async def run() -> None:
+        runtime = build_runtime(Settings())
+        try:
+            async with runtime.sessions() as session:
+                await OrganizationRepository(session).set_retention(organization, days or None)
+                await session.commit()
+        finally:
+            await runtime.close()
+
+    asyncio.run(run())
+    typer.echo(f"{organization}: " + (f"recordings kept {days} days" if days else "recordings kept for ever"))
+
+
+@retention.command("sweep")
+def retention_sweep(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete every recording older than its organisation's retention period (safe to run in many places
+    at once: each deletion is recorded once). Prints one line per call, then a summary."""
+
+    async def run() -> int:
+        runtime = build_runtime(Settings())
+        failed = 0
+        try:
+            expired = await runtime.deletions.expired()
+            for call in expired:
+                line = f"{call.organization_id}\t{call.call_id}\t{call.provider}\t{call.age_days} days"
+                if dry_run:
+                    typer.echo(f"would delete\t{line}")
+                    continue
+                try:
+                    receipt = await runtime.deletions.delete(
+                        call.organization_id, call.call_id, by="retention", reason="retention"
+                    )
+                except AppError as exc:
+                    failed += 1
+                    typer.echo(f"failed\t{line}\t{exc.code}")
+                    continue
+                typer.echo(f"deleted\t{line}\tstored {receipt.stored_copy}, provider {receipt.provider_copy}")
+            verb = "would delete" if dry_run else "deleted"
+            typer.echo(f"{verb} {len(expired) - failed} recording(s); {failed} failed")
+        finally:
+            await runtime.close()
+        return failed
+
+    if asyncio.run(run()):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -101,6 +101,18 @@ class RecordingNotFound(AppError):
     message = "Recording not found"
 
 
+class RecordingDeleted(AppError):
+    status_code = 404
+    code = "RECORDING_DELETED"
+    message = "The recording of this call was deleted"
+
+
+class RecordingDeletionFailed(AppError):
+    status_code = 500
+    code = "RECORDING_DELETION_FAILED"
+    message = "The stored recording could not be deleted; nothing was recorded, try again"
+
+
 class RecordingNotReady(AppError):
     """The provider is still recording or processing: a distinct 404, with when to ask again."""
 

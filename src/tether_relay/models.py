@@ -1,7 +1,7 @@
 """Imports every model so that Base.metadata knows every table (for Alembic and the tests)."""
 
 from tether_relay.apikeys.models import ApiKey, RateLimitHit
-from tether_relay.calls.models import Call, Recording
+from tether_relay.calls.models import Call, Recording, RecordingDeletion
 from tether_relay.organizations.models import Organization, ProviderCredential
 from tether_relay.webhooks.models import ElevenLabsAgent, WebhookEvent
 
@@ -13,5 +13,6 @@ __all__ = [
     "ProviderCredential",
     "RateLimitHit",
     "Recording",
+    "RecordingDeletion",
     "WebhookEvent",
 ]

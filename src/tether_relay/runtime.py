@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tether_relay.apikeys.service import ApiKeyService
 from tether_relay.auth.playback import PlaybackLinks, PlaybackTokens
 from tether_relay.auth.tokens import TokenVerifier
+from tether_relay.calls.deletion_service import DeletionService
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.calls.snapshot import CallSnapshots
@@ -50,6 +51,7 @@ class Runtime:
     snapshots: CallSnapshots
     recordings: RecordingService
     playback: PlaybackService
+    deletions: DeletionService
     playback_tokens: PlaybackTokens
     api_keys: ApiKeyService
     ingest: IngestService
@@ -126,6 +128,7 @@ def build_runtime(settings: Settings) -> Runtime:
         providers=providers,
         recordings=recordings,
         playback=PlaybackService(recordings, buckets),
+        deletions=DeletionService(sessions, snapshots, providers, buckets),
         playback_tokens=playback_tokens,
         snapshots=snapshots,
         api_keys=ApiKeyService(sessions),

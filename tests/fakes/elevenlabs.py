@@ -151,6 +151,14 @@ class ElevenLabsFake:
             return refused
         return JSONResponse(self.conversations[request.path_params["id"]])
 
+    async def delete_conversation(self, request: Request) -> Response:
+        """DELETE /v1/convai/conversations/{id}: the conversation, its transcript and its audio."""
+        if (refused := self._refused(request)) is not None:
+            return refused
+        del self.conversations[request.path_params["id"]]
+        self.audio.pop(request.path_params["id"], None)
+        return JSONResponse({})
+
     async def get_audio(self, request: Request) -> Response:
         if (refused := self._refused(request)) is not None:
             return refused
@@ -162,7 +170,8 @@ class ElevenLabsFake:
     def asgi(self) -> FaultInjection:
         app = Starlette(
             routes=[
-                Route("/v1/convai/conversations/{id}", self.get_conversation),
+                Route("/v1/convai/conversations/{id}", self.get_conversation, methods=["GET"]),
+                Route("/v1/convai/conversations/{id}", self.delete_conversation, methods=["DELETE"]),
                 Route("/v1/convai/conversations/{id}/audio", self.get_audio),
             ]
         )

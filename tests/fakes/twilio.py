@@ -219,6 +219,14 @@ class TwilioFake:
             return JSONResponse(error(404), status_code=404)
         return JSONResponse(self._recording_json(found))
 
+    async def delete_recording(self, request: Request) -> Response:
+        """DELETE …/Recordings/{Sid}.json: 204, or the legacy 404 body."""
+        if (refused := self._guard(request)) is not None:
+            return refused
+        if self.recordings.pop(request.path_params["sid"], None) is None:
+            return JSONResponse(error(404), status_code=404)
+        return Response(status_code=204)
+
     async def media(self, request: Request) -> Response:
         if (refused := self._guard(request)) is not None:
             return refused
@@ -320,7 +328,8 @@ class TwilioFake:
         account = "/2010-04-01/Accounts/{account}"
         app = Starlette(
             routes=[
-                Route(account + "/Recordings/{sid}.json", self.recording),
+                Route(account + "/Recordings/{sid}.json", self.recording, methods=["GET"]),
+                Route(account + "/Recordings/{sid}.json", self.delete_recording, methods=["DELETE"]),
                 Route(account + "/Recordings/{sid}/Transcriptions.json", self.legacy_transcriptions),
                 Route(account + "/Recordings/{sid}.{ext}", self.media),
                 Route(account + "/Calls/{call}/Recordings.json", self.call_recordings),

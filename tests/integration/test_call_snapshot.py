@@ -48,6 +48,7 @@ async def orm_snapshot(runtime: Runtime, organization_id: str, call_id: str) -> 
         transcription_fetched_at=call.transcription_fetched_at,
         transcript_retry_after=call.transcript_retry_after,
         transcript_lease_until=call.transcript_lease_until,
+        recording_deleted_at=call.recording_deleted_at,
         recording=None
         if latest is None
         else RecordingRef(
@@ -78,6 +79,7 @@ CASES: dict[str, dict[str, Any]] = {
         "transcription_fetched_at": WHEN,
         "transcript_retry_after": WHEN + timedelta(minutes=5),
         "transcript_lease_until": WHEN - timedelta(seconds=1),
+        "recording_deleted_at": WHEN + timedelta(days=1),
     },
     "a call still ringing": {"status": "ringing", "audio": None},
     "nulls everywhere": {

@@ -15,6 +15,7 @@ CALL_ID_ROUTES = {
     ("GET", "/api/calls/{callId}"),
     ("GET", "/api/calls/{callId}/recording"),
     ("GET", "/api/calls/{callId}/recording/audio"),
+    ("DELETE", "/api/calls/{callId}/recording"),
 }
 # Routes with other path parameters, and why they are not tenant ids.
 NOT_TENANT_IDS = {

@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from tether_relay.api.streamed_json import json_with_data_uri
+from tether_relay.calls.deletion_service import Receipt
 from tether_relay.calls.recording_service import RecordingPayload
 from tether_relay.providers.base import InlineAudio
 
@@ -41,6 +42,23 @@ class CallsRecordingResponse(BaseModel):
     to: str | SkipJsonSchema[None] = None
     # Served beyond the contract (its additionalProperties allows them) and documented in docs/playback.md,
     # not here, so this operation's schema stays exactly the contract's: transcriptionStatus, playbackUrl.
+
+
+class DeletionReceipt(BaseModel):
+    """What DELETE /api/calls/{callId}/recording deleted, by whom and when."""
+
+    success: Literal[True] = Field(json_schema_extra={"enum": [True]})
+    callId: str
+    deletedAt: str = Field(description="ISO 8601, UTC")
+    deletedBy: str = Field(description="The user id, or `retention` for the retention sweep")
+    reason: Literal["request", "retention"]
+    recordingIds: list[str]
+    storedCopy: Literal["deleted", "none"] = Field(description="Our stored audio (and transcript file)")
+    providerCopy: Literal["deleted", "already-gone", "none", "failed"] = Field(
+        description="The provider's copy: `none` where the provider keeps none we could delete; "
+        "`failed` is retried by deleting again"
+    )
+    transcript: Literal["deleted"] = "deleted"
 
 
 class ErrorDetail(BaseModel):
@@ -89,3 +107,17 @@ def render_recording(payload: RecordingPayload) -> Response:
             background=BackgroundTask(audio.aclose),  # idempotent: the stream closes itself when read
         )
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def render_receipt(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "success": True,
+        "callId": receipt.call_id,
+        "deletedAt": receipt.deleted_at.isoformat(),
+        "deletedBy": receipt.deleted_by,
+        "reason": receipt.reason,
+        "recordingIds": receipt.recording_ids,
+        "storedCopy": receipt.stored_copy,
+        "providerCopy": receipt.provider_copy,
+        "transcript": "deleted",
+    }

@@ -52,6 +52,9 @@ class Call(Base):
     transcript_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     transcript_retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # Set when the recording was deleted (on request or by retention): reads answer RECORDING_DELETED.
+    recording_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # History order: the start time, or the creation time of a call that has none (kept by the model).
@@ -90,6 +93,24 @@ class Recording(Base):
     def public_id(self) -> str:
         """The `recordingId` users see: the provider's own id (Twilio `RE…`) where there is one."""
         return self.provider_recording_id or self.id
+
+
+class RecordingDeletion(Base):
+    """Who deleted a call's recording, when, and what was deleted where: the receipt, kept for audit."""
+
+    __tablename__ = "recording_deletions"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(64), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    recording_ids: Mapped[list[str]] = mapped_column(JSONType)
+    # A user id, or "retention" for the sweep.
+    deleted_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # request | retention
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    stored_copy: Mapped[str] = mapped_column(String(16))  # deleted | none
+    # deleted | already-gone | not-supported | failed (a later DELETE tries again)
+    provider_copy: Mapped[str] = mapped_column(String(16))
 
 
 @event.listens_for(Call, "before_insert")

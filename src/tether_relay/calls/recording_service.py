@@ -19,7 +19,7 @@ from tether_relay.calls.models import Recording
 from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
-from tether_relay.errors import CallNotFound, RecordingNotReady
+from tether_relay.errors import CallNotFound, RecordingDeleted, RecordingNotReady
 from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio, InlineAudio, Provider
 from tether_relay.providers.registry import ProviderRegistry
 
@@ -85,6 +85,8 @@ class RecordingService:
         call = await self._snapshots.visible(organization_id, call_id)
         if call is None:
             raise CallNotFound()
+        if call.recording_deleted_at is not None:
+            raise RecordingDeleted()
         if call.recording is None and call.status in CALL_IN_PROGRESS:
             raise RecordingNotReady()  # the call has not ended: its recording cannot exist yet
         provider = self._providers.get(call.provider)

@@ -50,6 +50,7 @@ class CallSnapshot:
     transcription_fetched_at: datetime | None
     transcript_retry_after: datetime | None
     transcript_lease_until: datetime | None
+    recording_deleted_at: datetime | None
     recording: RecordingRef | None
 
     @property
@@ -73,6 +74,7 @@ _CALL_COLUMNS = (
     Call.transcription_fetched_at,
     Call.transcript_retry_after,
     Call.transcript_lease_until,
+    Call.recording_deleted_at,
 )
 _RECORDING_COLUMNS = (
     Recording.id,

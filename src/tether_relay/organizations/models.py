@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tether_relay.db import Base, UTCDateTime, utcnow
@@ -15,6 +15,8 @@ class Organization(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Recordings older than this are deleted by `tether-relay retention sweep`; None keeps them.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class ProviderCredential(Base):

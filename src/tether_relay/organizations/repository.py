@@ -24,3 +24,9 @@ class OrganizationRepository:
     async def exists(self, organization_id: str) -> bool:
         found = await self._session.scalar(select(Organization.id).where(Organization.id == organization_id))
         return found is not None
+
+    async def set_retention(self, organization_id: str, days: int | None) -> None:
+        await self.ensure(organization_id)
+        organization = await self._session.get(Organization, organization_id)
+        assert organization is not None
+        organization.retention_days = days

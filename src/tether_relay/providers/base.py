@@ -112,3 +112,11 @@ class Provider(Protocol):
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult | None:
         """None when this provider has no transcript to fetch (it arrived with the call)."""
         ...
+
+    async def delete(self, call: CallRef, recording: RecordingRef | None) -> ProviderCopy:
+        """Delete the provider's own copy of the recording, where its API allows."""
+        ...
+
+
+# What became of the provider's copy when a recording was deleted.
+ProviderCopy = Literal["deleted", "already-gone", "none", "failed"]

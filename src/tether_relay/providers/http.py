@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -247,6 +247,15 @@ async def _open_if_ok(
         await response.aclose()
         raise
     return _Opened(response, head, rest)
+
+
+def deleted_or_gone(response: httpx.Response, provider: str) -> Literal["deleted", "already-gone"]:
+    """The answer to a DELETE: any 2xx deleted it, a 404 says it was already gone; else a failure."""
+    if response.status_code == 404:
+        return "already-gone"
+    if not 200 <= response.status_code < 300:
+        raise RecordingFetchFailed(provider, response.status_code)
+    return "deleted"
 
 
 def body_or_none(response: httpx.Response, provider: str) -> bytes | None:

@@ -4,7 +4,14 @@ and external calls all serve their audio this way; external calls bring their tr
 from __future__ import annotations
 
 from tether_relay.errors import RecordingNotFound, RecordingSigningFailed
-from tether_relay.providers.base import CallRef, FetchedAudio, RecordingRef, SignedAudio, TranscriptResult
+from tether_relay.providers.base import (
+    CallRef,
+    FetchedAudio,
+    ProviderCopy,
+    RecordingRef,
+    SignedAudio,
+    TranscriptResult,
+)
 from tether_relay.storage.buckets import Buckets
 
 
@@ -44,3 +51,6 @@ class ExternalProvider:
 
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult | None:
         return None
+
+    async def delete(self, call: CallRef, recording: RecordingRef | None) -> ProviderCopy:
+        return "none"  # the client sent us the audio; ours is the only copy we know of

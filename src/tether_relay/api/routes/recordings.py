@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
-from tether_relay.api.deps import CurrentPrincipal, RecordingServiceDep
+from tether_relay.api.deps import CurrentPrincipal, RecordingServiceDep, RuntimeDep
 from tether_relay.api.errors import error_responses
-from tether_relay.api.schemas import CallsRecordingResponse, render_recording
-from tether_relay.errors import ValidationFailed
+from tether_relay.api.schemas import CallsRecordingResponse, DeletionReceipt, render_receipt, render_recording
+from tether_relay.auth.principal import ADMIN, SUPERADMIN
+from tether_relay.errors import CallNotFound, Forbidden, ValidationFailed
 
 router = APIRouter(tags=["Calls"])
 
@@ -50,6 +51,40 @@ async def get_call_recording(
 ) -> Response:
     """Audio and transcript of a completed call."""
     return render_recording(await recordings.for_call(principal, call_id))
+
+
+@router.delete(
+    "/api/calls/{callId}/recording",
+    operation_id="delete_calls_callId_recording",
+    summary="Delete a call's recording (admins of the organisation)",
+    description=(
+        "Deletes our stored copy of the recording and its transcript, and the provider's copy where its "
+        "API allows (Twilio Recording, ElevenLabs conversation). Answers with a receipt of what was "
+        "deleted, by whom and when; deleting again answers the same receipt (and retries a provider "
+        "copy that failed). Later reads answer 404 RECORDING_DELETED."
+    ),
+    response_model=DeletionReceipt,
+    responses=error_responses(
+        401,
+        403,
+        404,
+        500,
+        d403="Only ADMIN or SUPERADMIN of the organisation",
+        d404="Call not found",
+        d500="Our stored copy could not be deleted (nothing recorded; try again)",
+    ),
+)
+async def delete_call_recording(
+    call_id: CallIdPath, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> JSONResponse:
+    if await runtime.snapshots.visible(principal.organization_id, call_id) is None:
+        raise CallNotFound()  # before the role check: another organisation's call stays a 404
+    if principal.role not in (ADMIN, SUPERADMIN):
+        raise Forbidden("Deleting a recording needs the ADMIN role")
+    receipt = await runtime.deletions.delete(
+        principal.organization_id, call_id, by=principal.user_id, reason="request"
+    )
+    return JSONResponse(render_receipt(receipt))
 
 
 # `/api/calls//recording` never reaches the route above (an empty segment does not match); the contract

@@ -12,6 +12,7 @@ from tether_relay.providers.base import (
     CallDetails,
     CallRef,
     FetchedAudio,
+    ProviderCopy,
     RecordingRef,
     TranscriptResult,
 )
@@ -62,6 +63,12 @@ class ElevenLabsProvider:
         )
         signed = self._stored.sign(ref)
         return FetchedAudio(signed.audio, ref, discovered=True, size_bytes=len(audio))
+
+    async def delete(self, call: CallRef, recording: RecordingRef | None) -> ProviderCopy:
+        api_key = await self._api_key(call.organization_id)
+        if api_key is None or not is_conversation_id(call.provider_call_id):
+            return "failed" if api_key is None else "none"
+        return await self._client.delete_conversation(api_key, call.provider_call_id)
 
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
         api_key = await self._api_key(call.organization_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import quote
 
 import httpx
 
 from tether_relay.providers.elevenlabs.payloads import Conversation
-from tether_relay.providers.http import RetryPolicy, body_or_none, parsed_or_none, send
+from tether_relay.providers.http import RetryPolicy, body_or_none, deleted_or_gone, parsed_or_none, send
 
 PROVIDER = "elevenlabs"
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -32,6 +33,18 @@ class ElevenLabsClient:
         assert is_conversation_id(conversation_id)
         response = await self._get(api_key, f"/v1/convai/conversations/{quote(conversation_id)}")
         return parsed_or_none(response, Conversation, PROVIDER)
+
+    async def delete_conversation(
+        self, api_key: str, conversation_id: str
+    ) -> Literal["deleted", "already-gone"]:
+        """DELETE /v1/convai/conversations/{id}: the conversation with its audio and transcript (the SDK's
+        `conversations.delete`; not in our reference, so any 2xx is success and 404 means gone)."""
+        assert is_conversation_id(conversation_id)
+        url = f"{self._base}/v1/convai/conversations/{quote(conversation_id)}"
+        request = self._http.build_request("DELETE", url, headers={"xi-api-key": api_key})
+        return deleted_or_gone(
+            await send(self._http, request, provider=PROVIDER, policy=self._policy), PROVIDER
+        )
 
     async def audio(self, api_key: str, conversation_id: str) -> bytes | None:
         assert is_conversation_id(conversation_id)

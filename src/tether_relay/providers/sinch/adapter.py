@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tether_relay.providers.base import CallRef, FetchedAudio, RecordingRef, TranscriptResult
+from tether_relay.providers.base import CallRef, FetchedAudio, ProviderCopy, RecordingRef, TranscriptResult
 from tether_relay.providers.sinch import transcript
 from tether_relay.providers.stored import StoredAudio
 from tether_relay.storage.base import StorageError
@@ -28,6 +28,9 @@ class SinchProvider:
 
     async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio:
         return self._stored.sign(recording)
+
+    async def delete(self, call: CallRef, recording: RecordingRef | None) -> ProviderCopy:
+        return "none"  # Sinch writes recordings only to the bucket we were given: our stored copy
 
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
         if recording is None or recording.storage_bucket is None or recording.storage_key is None:

@@ -9,7 +9,14 @@ from email.utils import parsedate_to_datetime
 from tether_relay.errors import RecordingNotFound, RecordingNotReady
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore, TwilioCredentials
-from tether_relay.providers.base import CallRef, FetchedAudio, InlineAudio, RecordingRef, TranscriptResult
+from tether_relay.providers.base import (
+    CallRef,
+    FetchedAudio,
+    InlineAudio,
+    ProviderCopy,
+    RecordingRef,
+    TranscriptResult,
+)
 from tether_relay.providers.errors import TwilioCredentialsMissing
 from tether_relay.providers.twilio import payloads
 from tether_relay.providers.twilio.client import TwilioClient
@@ -74,6 +81,25 @@ class TwilioProvider:
                 raise RecordingNotReady()
             raise RecordingNotFound()
         return max(completed, key=_created)  # the newest, whatever order the page came in
+
+    async def delete(self, call: CallRef, recording: RecordingRef | None) -> ProviderCopy:
+        """Twilio's Recording (the call's recordings, if we never learnt its RecordingSid)."""
+        creds = await self._credentials.twilio(call.organization_id)
+        if creds is None:
+            return "failed"  # Twilio keeps it, and we cannot ask it not to
+        sid = recording.provider_recording_id if recording else None
+        if is_sid("RE", sid):
+            assert sid is not None
+            return await self._client.delete_recording(creds, sid)
+        if not is_sid("CA", call.provider_call_id):
+            return "none"
+        found = [
+            r.sid
+            for r in await self._client.call_recordings(creds, call.provider_call_id)
+            if is_sid("RE", r.sid)
+        ]
+        outcomes = {await self._client.delete_recording(creds, s) for s in found}
+        return "deleted" if "deleted" in outcomes else "already-gone"
 
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
         creds = await self._credentials.twilio(call.organization_id)

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
 
 from tether_relay.organizations.credentials import TwilioCredentials
-from tether_relay.providers.http import RetryPolicy, UpstreamBody, open_stream, parsed_or_none, send
+from tether_relay.providers.http import (
+    RetryPolicy,
+    UpstreamBody,
+    deleted_or_gone,
+    open_stream,
+    parsed_or_none,
+    send,
+)
 from tether_relay.providers.twilio import payloads
 from tether_relay.providers.twilio.payloads import is_sid
 
@@ -81,6 +88,17 @@ class TwilioClient:
         url = f"{self._account(creds)}/Calls/{call_sid}/Recordings.json"
         page = await self._json(creds, url, payloads.RecordingList, params={"PageSize": "50"})
         return page.recordings if page else []
+
+    async def delete_recording(
+        self, creds: TwilioCredentials, recording_sid: str
+    ) -> Literal["deleted", "already-gone"]:
+        """DELETE …/Recordings/{Sid}.json (204)."""
+        assert is_sid("RE", recording_sid)
+        url = f"{self._account(creds)}/Recordings/{recording_sid}.json"
+        request = self._http.build_request("DELETE", url, headers={"Authorization": _basic(creds)})
+        return deleted_or_gone(
+            await send(self._http, request, provider=PROVIDER, policy=self._policy), PROVIDER
+        )
 
     async def media(self, creds: TwilioCredentials, recording_sid: str) -> UpstreamBody | None:
         """The MP3 (the extension picks the format), unread, or None if Twilio still says 404 after

@@ -1,0 +1,207 @@
+"""Deleting a call's recording: our stored copy, the provider's copy where its API allows, and the
+transcript (it is the recording's content), with a receipt kept of who deleted what and when. Used by
+DELETE /api/calls/{callId}/recording and by `tether-relay retention sweep`.
+
+Order: the stored objects first (a failure there records nothing, so the caller can simply retry),
+then the provider's copy (a failure there is recorded as `failed` and retried by the next DELETE),
+then one transaction marks the call deleted. Reads answer RECORDING_DELETED from then on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tether_relay.calls.models import Call, Recording, RecordingDeletion
+from tether_relay.calls.snapshot import CallSnapshots
+from tether_relay.db import utcnow
+from tether_relay.errors import CallNotFound, RecordingDeletionFailed
+from tether_relay.organizations.models import Organization
+from tether_relay.providers.base import CallRef, ProviderCopy, RecordingRef
+from tether_relay.providers.errors import ProviderError
+from tether_relay.providers.registry import ProviderRegistry
+from tether_relay.storage.base import StorageError
+from tether_relay.storage.buckets import Buckets
+
+log = logging.getLogger("tether_relay.deletion")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    call_id: str
+    deleted_at: datetime
+    deleted_by: str
+    reason: str
+    recording_ids: list[str]
+    stored_copy: str
+    provider_copy: str
+
+    @classmethod
+    def of(cls, row: RecordingDeletion) -> Receipt:
+        return cls(
+            row.call_id,
+            row.deleted_at,
+            row.deleted_by,
+            row.reason,
+            list(row.recording_ids),
+            row.stored_copy,
+            row.provider_copy,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    organization_id: str
+    call_id: str
+    provider: str
+    age_days: float
+
+
+class DeletionService:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        snapshots: CallSnapshots,
+        providers: ProviderRegistry,
+        buckets: Buckets,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._snapshots = snapshots
+        self._providers = providers
+        self._buckets = buckets
+        self._clock = clock
+
+    async def delete(self, organization_id: str, call_id: str, *, by: str, reason: str) -> Receipt:
+        call = await self._snapshots.visible(organization_id, call_id)
+        if call is None:
+            raise CallNotFound()
+        async with self._sessions() as session:
+            earlier = await session.get(RecordingDeletion, call_id)
+            recordings = list(
+                await session.scalars(
+                    select(Recording).where(Recording.call_id == call_id).order_by(Recording.created_at)
+                )
+            )
+        if earlier is not None and earlier.provider_copy != "failed":
+            return Receipt.of(earlier)  # deleting twice is answered with the first receipt
+        stored = await self._delete_stored(recordings)
+        latest = recordings[-1] if recordings else None
+        provider_copy = await self._delete_provider_copy(call.ref, _ref(latest) if latest else call.recording)
+        return await self._record(
+            call_id, organization_id, call.provider, recordings, earlier, stored, provider_copy, by, reason
+        )
+
+    async def expired(self, now: datetime | None = None) -> list[Expired]:
+        """Calls whose organisation's retention period has passed and whose recording is not deleted."""
+        now = now or self._clock()
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(
+                    Call.organization_id, Call.id, Call.provider, Call.sort_time, Organization.retention_days
+                )
+                .join(Organization, Organization.id == Call.organization_id)
+                .where(Organization.retention_days.is_not(None), Call.recording_deleted_at.is_(None))
+                .order_by(Call.sort_time)
+            )
+            found = []
+            for organization_id, call_id, provider, sort_time, days in rows:
+                if sort_time < now - timedelta(days=int(days or 0)):
+                    age = (now - sort_time).total_seconds() / 86400
+                    found.append(Expired(organization_id, call_id, provider, round(age, 1)))
+            return found
+
+    async def _delete_stored(self, recordings: list[Recording]) -> str:
+        keys = [
+            (r.storage_bucket, key)
+            for r in recordings
+            if r.storage_bucket is not None
+            for key in (r.storage_key, r.transcript_key)
+            if key is not None
+        ]
+        try:
+            for bucket, key in keys:
+                await self._buckets.get(bucket).delete(key)
+        except StorageError as exc:
+            raise RecordingDeletionFailed() from exc
+        return "deleted" if keys else "none"
+
+    async def _delete_provider_copy(self, call_ref: CallRef, recording: RecordingRef | None) -> ProviderCopy:
+        try:
+            return await self._providers.get(call_ref.provider).delete(call_ref, recording)
+        except ProviderError as exc:
+            log.warning("provider copy not deleted", extra={"provider": call_ref.provider, "cause": str(exc)})
+            return "failed"
+
+    async def _record(
+        self,
+        call_id: str,
+        organization_id: str,
+        provider: str,
+        recordings: list[Recording],
+        earlier: RecordingDeletion | None,
+        stored: str,
+        provider_copy: ProviderCopy,
+        by: str,
+        reason: str,
+    ) -> Receipt:
+        now = self._clock()
+        async with self._sessions() as session:
+            row = await session.get(RecordingDeletion, call_id)
+            if row is None:
+                row = RecordingDeletion(
+                    call_id=call_id,
+                    organization_id=organization_id,
+                    provider=provider,
+                    recording_ids=[r.provider_recording_id or r.id for r in recordings],
+                    deleted_by=by,
+                    reason=reason,
+                    deleted_at=now,
+                    stored_copy=stored,
+                    provider_copy=provider_copy,
+                )
+                session.add(row)
+            else:  # a retry after the provider's copy failed
+                row.provider_copy = provider_copy
+                if stored == "deleted":
+                    row.stored_copy = stored
+            await session.execute(delete(Recording).where(Recording.call_id == call_id))
+            await session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(
+                    recording_deleted_at=row.deleted_at,
+                    transcription_text=None,
+                    transcription_data=None,
+                    transcription_status="unavailable",
+                    transcription_fetched_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            try:
+                await session.commit()
+            except IntegrityError:  # another replica recorded it first
+                await session.rollback()
+                async with self._sessions() as again:
+                    first = await again.get(RecordingDeletion, call_id)
+                assert first is not None
+                return Receipt.of(first)
+            return Receipt.of(row)
+
+
+def _ref(recording: Recording) -> RecordingRef:
+    return RecordingRef(
+        recording.id,
+        recording.storage_bucket,
+        recording.storage_key,
+        recording.provider_recording_id,
+        recording.content_type,
+        recording.duration,
+        recording.transcript_key,
+    )
