@@ -18,6 +18,7 @@ from tether_relay.api.routes import (
     ingest,
     media,
     playback,
+    player,
     provider_config,
     recordings,
     webhooks,
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         webhooks.router,
         media.router,
         health.router,
+        player.router,
     ):
         app.include_router(router)
     return app
