@@ -4,6 +4,7 @@ conversation), the receipt, RECORDING_DELETED afterwards, who may delete, and th
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -192,3 +193,19 @@ async def test_another_organisation_cannot_delete(client: httpx.AsyncClient, run
 
     assert response.status_code == 404
     assert await recordings_of(runtime, call.id) == 1
+
+
+async def test_concurrent_deletions_of_one_call_give_one_receipt(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    await configure(client, twilio)
+    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
+    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+
+    answers = await asyncio.gather(*(delete(client, call.id, ORG) for _ in range(5)))
+
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["deletedAt"] for a in answers}) == 1
+    assert recording.sid not in twilio.recordings
+    async with runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(RecordingDeletion)) == 1

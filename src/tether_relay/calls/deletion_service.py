@@ -91,12 +91,19 @@ class DeletionService:
             )
         if earlier is not None and earlier.provider_copy != "failed":
             return Receipt.of(earlier)  # deleting twice is answered with the first receipt
-        stored = await self._delete_stored(recordings)
-        latest = recordings[-1] if recordings else None
-        provider_copy = await self._delete_provider_copy(call.ref, _ref(latest) if latest else call.recording)
-        return await self._record(
-            call_id, organization_id, call.provider, recordings, earlier, stored, provider_copy, by, reason
+        latest = _ref(recordings[-1]) if recordings else call.recording
+        deletion = RecordingDeletion(
+            call_id=call_id,
+            organization_id=organization_id,
+            provider=call.provider,
+            recording_ids=[r.provider_recording_id or r.id for r in recordings],
+            deleted_by=by,
+            reason=reason,
+            deleted_at=self._clock(),
+            stored_copy=await self._delete_stored(recordings),
+            provider_copy=await self._delete_provider_copy(call.ref, latest),
         )
+        return await self._record(deletion)
 
     async def expired(self, now: datetime | None = None) -> list[Expired]:
         """Calls whose organisation's retention period has passed and whose recording is not deleted."""
@@ -139,60 +146,38 @@ class DeletionService:
             log.warning("provider copy not deleted", extra={"provider": call_ref.provider, "cause": str(exc)})
             return "failed"
 
-    async def _record(
-        self,
-        call_id: str,
-        organization_id: str,
-        provider: str,
-        recordings: list[Recording],
-        earlier: RecordingDeletion | None,
-        stored: str,
-        provider_copy: ProviderCopy,
-        by: str,
-        reason: str,
-    ) -> Receipt:
-        now = self._clock()
-        async with self._sessions() as session:
-            row = await session.get(RecordingDeletion, call_id)
-            if row is None:
-                row = RecordingDeletion(
-                    call_id=call_id,
-                    organization_id=organization_id,
-                    provider=provider,
-                    recording_ids=[r.provider_recording_id or r.id for r in recordings],
-                    deleted_by=by,
-                    reason=reason,
-                    deleted_at=now,
-                    stored_copy=stored,
-                    provider_copy=provider_copy,
+    async def _record(self, deletion: RecordingDeletion) -> Receipt:
+        """Keep the receipt and mark the call deleted, in one transaction."""
+        try:
+            async with self._sessions() as session:
+                row = await session.get(RecordingDeletion, deletion.call_id)
+                if row is None:
+                    row = deletion
+                    session.add(row)
+                else:  # a retry after the provider's copy failed: the first receipt, brought up to date
+                    row.provider_copy = deletion.provider_copy
+                    if deletion.stored_copy == "deleted":
+                        row.stored_copy = deletion.stored_copy
+                await session.execute(delete(Recording).where(Recording.call_id == deletion.call_id))
+                await session.execute(
+                    update(Call)
+                    .where(Call.id == deletion.call_id)
+                    .values(
+                        recording_deleted_at=row.deleted_at,
+                        transcription_text=None,
+                        transcription_data=None,
+                        transcription_status="unavailable",
+                        transcription_fetched_at=deletion.deleted_at,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                session.add(row)
-            else:  # a retry after the provider's copy failed
-                row.provider_copy = provider_copy
-                if stored == "deleted":
-                    row.stored_copy = stored
-            await session.execute(delete(Recording).where(Recording.call_id == call_id))
-            await session.execute(
-                update(Call)
-                .where(Call.id == call_id)
-                .values(
-                    recording_deleted_at=row.deleted_at,
-                    transcription_text=None,
-                    transcription_data=None,
-                    transcription_status="unavailable",
-                    transcription_fetched_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            try:
                 await session.commit()
-            except IntegrityError:  # another replica recorded it first
-                await session.rollback()
-                async with self._sessions() as again:
-                    first = await again.get(RecordingDeletion, call_id)
-                assert first is not None
-                return Receipt.of(first)
-            return Receipt.of(row)
+                return Receipt.of(row)
+        except IntegrityError:  # another request or replica recorded it first: its receipt stands
+            async with self._sessions() as session:
+                first = await session.get(RecordingDeletion, deletion.call_id)
+            assert first is not None
+            return Receipt.of(first)
 
 
 def _ref(recording: Recording) -> RecordingRef:
