@@ -138,6 +138,10 @@ def twilio_10mib(
     )
     ours = f"{server.url}/api/calls/{call_id}/recording"
     before = peak_rss_mib(server)  # before any Twilio read: the growth below is all of theirs
+    asyncio.run(concurrent_reads(f"{ours}/audio", 1, rounds=1))  # warm: connections, first-use allocations
+    warm = peak_rss_mib(server)
+    asyncio.run(concurrent_reads(f"{ours}/audio", 8, rounds=3))  # the playback proxy streams the MP3 itself
+    proxy = peak_rss_mib(server)
     check = httpx.get(ours, headers=bearer(), timeout=60)
     prefix = "data:audio/mpeg;base64,"
     assert base64.b64decode(check.json()["audioData"][len(prefix) :]) == TWILIO_AUDIO, "wrong audio"
@@ -162,6 +166,8 @@ def twilio_10mib(
         "ours_rps": through_us.rps,
         "ours_non_2xx": float(through_us.non_2xx),
         "rss_before_mib": before,
+        "rss_warm_mib": warm,
+        "rss_proxy_mib": proxy,
         "rss_settled_mib": settled,
         "rss_after_mib": after,
     }
@@ -367,15 +373,26 @@ def report(
             f"\nA million calls: mean latency {latency:.2f}x that with {args.calls:,} "
             f"(p50 {large[0][OURS].p50_ms / small[OURS].p50_ms:.2f}x)"
         )
-    plain, ours, before, settled, after = (
-        twilio[k] for k in ("plain_rps", "ours_rps", "rss_before_mib", "rss_settled_mib", "rss_after_mib")
+    plain, ours, before, warm, proxy, settled, after = (
+        twilio[k]
+        for k in (
+            "plain_rps",
+            "ours_rps",
+            "rss_before_mib",
+            "rss_warm_mib",
+            "rss_proxy_mib",
+            "rss_settled_mib",
+            "rss_after_mib",
+        )
     )
     print(
         f"\nTwilio 10 MiB recording, 4 connections: plain download from the fake {plain:.1f} req/s, "
         f"through us {ours:.1f} req/s: {plain / ours:.2f}x the plain download's time "
         f"(non-2xx {twilio['ours_non_2xx']:.0f}). Peak RSS: 3 rounds of 8 concurrent reads "
         f"+{after - settled:.1f} MiB ({settled:.1f} → {after:.1f}); all Twilio reads, wrk's 4 connections "
-        f"for {args.seconds} s included, +{after - before:.1f} MiB ({before:.1f} → {after:.1f})"
+        f"for {args.seconds} s included, +{after - before:.1f} MiB ({before:.1f} → {after:.1f}). "
+        f"The playback proxy, first: one read +{warm - before:.1f} MiB, then 3 rounds of 8 concurrent "
+        f"reads +{proxy - warm:.1f} MiB"
     )
     print(
         f"Download of the same file on the service's core: httpx {twilio['httpx_mib_s']:,.0f} MiB/s, "

@@ -122,7 +122,9 @@ class UpstreamBody:
     async def chunks(self) -> AsyncIterator[bytes]:
         read = 0
         try:
-            for chunk in self._opened.head:
+            head = self._opened.head
+            while head:  # handed over one by one, so none is held after it has been sent on
+                chunk = head.pop(0)
                 read += len(chunk)
                 yield chunk
             async for chunk in self._opened.rest:
