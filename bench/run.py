@@ -39,7 +39,7 @@ from botocore.config import Config
 from sqlalchemy import text
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.loopback import running as serving
-from tests.fakes.twilio import TwilioFake, sid
+from tests.fakes.twilio import FakeRecording, TwilioFake, sid
 
 from bench.load import Load, ensure_wrk, pinned, two_cores, wrk
 from bench.seed import ORG, seed_calls, seed_one
@@ -126,22 +126,17 @@ def twilio_10mib(
         json=twilio.credentials_config(),
         headers=bearer("SUPERADMIN"),
     ).raise_for_status()
-    recording = twilio.add_recording(call_sid := sid("CA"), TWILIO_AUDIO)
-    call_id = asyncio.run(
-        seed_one(
-            args.database_url,
-            "twilio",
-            call_sid,
-            {"storage_bucket": None, "provider_recording_id": recording.sid, "duration": 600.0},
-            cached=True,
-        )
-    )
+    recording, call_id = twilio_call(twilio, args, TWILIO_AUDIO)
     ours = f"{server.url}/api/calls/{call_id}/recording"
     before = peak_rss_mib(server)  # before any Twilio read: the growth below is all of theirs
     asyncio.run(concurrent_reads(f"{ours}/audio", 1, rounds=1))  # warm: connections, first-use allocations
     warm = peak_rss_mib(server)
     asyncio.run(concurrent_reads(f"{ours}/audio", 8, rounds=3))  # the playback proxy streams the MP3 itself
     proxy = peak_rss_mib(server)
+    # Four times the size, same concurrency: held whole, 8 of them would raise the peak by ~240 MiB more.
+    _, large_id = twilio_call(twilio, args, TWILIO_AUDIO * 4)
+    asyncio.run(concurrent_reads(f"{server.url}/api/calls/{large_id}/recording/audio", 8, rounds=1))
+    proxy_large = peak_rss_mib(server)
     check = httpx.get(ours, headers=bearer(), timeout=60)
     prefix = "data:audio/mpeg;base64,"
     assert base64.b64decode(check.json()["audioData"][len(prefix) :]) == TWILIO_AUDIO, "wrong audio"
@@ -168,9 +163,25 @@ def twilio_10mib(
         "rss_before_mib": before,
         "rss_warm_mib": warm,
         "rss_proxy_mib": proxy,
+        "rss_proxy_large_mib": proxy_large,
         "rss_settled_mib": settled,
         "rss_after_mib": after,
     }
+
+
+def twilio_call(twilio: TwilioFake, args: argparse.Namespace, audio: bytes) -> tuple[FakeRecording, str]:
+    """A Twilio call whose recording the fake holds, its transcript already cached."""
+    recording = twilio.add_recording(call_sid := sid("CA"), audio)
+    call_id = asyncio.run(
+        seed_one(
+            args.database_url,
+            "twilio",
+            call_sid,
+            {"storage_bucket": None, "provider_recording_id": recording.sid, "duration": 600.0},
+            cached=True,
+        )
+    )
+    return recording, call_id
 
 
 def peak_rss_mib(server: ServiceProcess) -> float:
@@ -373,7 +384,7 @@ def report(
             f"\nA million calls: mean latency {latency:.2f}x that with {args.calls:,} "
             f"(p50 {large[0][OURS].p50_ms / small[OURS].p50_ms:.2f}x)"
         )
-    plain, ours, before, warm, proxy, settled, after = (
+    plain, ours, before, warm, proxy, proxy_40, settled, after = (
         twilio[k]
         for k in (
             "plain_rps",
@@ -381,6 +392,7 @@ def report(
             "rss_before_mib",
             "rss_warm_mib",
             "rss_proxy_mib",
+            "rss_proxy_large_mib",
             "rss_settled_mib",
             "rss_after_mib",
         )
@@ -392,7 +404,8 @@ def report(
         f"+{after - settled:.1f} MiB ({settled:.1f} → {after:.1f}); all Twilio reads, wrk's 4 connections "
         f"for {args.seconds} s included, +{after - before:.1f} MiB ({before:.1f} → {after:.1f}). "
         f"The playback proxy, first: one read +{warm - before:.1f} MiB, then 3 rounds of 8 concurrent "
-        f"reads +{proxy - warm:.1f} MiB"
+        f"reads +{proxy - warm:.1f} MiB; then 8 concurrent reads of a 40 MiB recording "
+        f"+{proxy_40 - proxy:.1f} MiB"
     )
     print(
         f"Download of the same file on the service's core: httpx {twilio['httpx_mib_s']:,.0f} MiB/s, "
