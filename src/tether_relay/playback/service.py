@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.errors import RecordingNotFound
@@ -14,22 +15,29 @@ from tether_relay.storage.base import ObjectStore, StorageError
 from tether_relay.storage.buckets import Buckets
 
 
-class Playback:
+class Playback(Protocol):
     """One recording, ready to stream: its size (None if the provider did not say), type and ETag."""
 
-    size: int | None
-    content_type: str
-    etag: str
+    @property
+    def size(self) -> int | None: ...
+
+    @property
+    def content_type(self) -> str: ...
+
+    @property
+    def etag(self) -> str: ...
 
     def body(self, byte_range: ByteRange | None) -> AsyncIterator[bytes]:
-        raise NotImplementedError
+        """The bytes of `byte_range`, or all of them."""
+        ...
 
     async def aclose(self) -> None:
         """Release what `body` would have read, if it is never read."""
+        ...
 
 
-@dataclass
-class StoredPlayback(Playback):
+@dataclass(frozen=True)
+class StoredPlayback:
     store: ObjectStore
     key: str
     size: int
@@ -40,9 +48,12 @@ class StoredPlayback(Playback):
         start, end = (byte_range.start, byte_range.end) if byte_range else (0, self.size - 1)
         return self.store.read(self.key, start, end)
 
+    async def aclose(self) -> None:
+        """Nothing is open until `body` is read."""
 
-@dataclass
-class StreamedPlayback(Playback):
+
+@dataclass(frozen=True)
+class StreamedPlayback:
     audio: InlineAudio
     size: int | None
     content_type: str
