@@ -91,7 +91,7 @@ class DeletionService:
             )
         if earlier is not None and earlier.provider_copy != "failed":
             return Receipt.of(earlier)  # deleting twice is answered with the first receipt
-        latest = _ref(recordings[-1]) if recordings else call.recording
+        latest = recordings[-1].ref() if recordings else call.recording
         deletion = RecordingDeletion(
             call_id=call_id,
             organization_id=organization_id,
@@ -106,22 +106,30 @@ class DeletionService:
         return await self._record(deletion)
 
     async def expired(self, now: datetime | None = None) -> list[Expired]:
-        """Calls whose organisation's retention period has passed and whose recording is not deleted."""
+        """Calls whose organisation's retention period has passed and whose recording is not deleted.
+        One query per organisation with a retention period, on ix_calls_organization_id_sort_time."""
         now = now or self._clock()
         async with self._sessions() as session:
-            rows = await session.execute(
-                select(
-                    Call.organization_id, Call.id, Call.provider, Call.sort_time, Organization.retention_days
+            periods = await session.execute(
+                select(Organization.id, Organization.retention_days).where(
+                    Organization.retention_days.is_not(None)
                 )
-                .join(Organization, Organization.id == Call.organization_id)
-                .where(Organization.retention_days.is_not(None), Call.recording_deleted_at.is_(None))
-                .order_by(Call.sort_time)
             )
             found = []
-            for organization_id, call_id, provider, sort_time, days in rows:
-                if sort_time < now - timedelta(days=int(days or 0)):
-                    age = (now - sort_time).total_seconds() / 86400
-                    found.append(Expired(organization_id, call_id, provider, round(age, 1)))
+            for organization_id, days in list(periods):
+                rows = await session.execute(
+                    select(Call.id, Call.provider, Call.sort_time)
+                    .where(
+                        Call.organization_id == organization_id,
+                        Call.sort_time < now - timedelta(days=days or 0),
+                        Call.recording_deleted_at.is_(None),
+                    )
+                    .order_by(Call.sort_time)
+                )
+                found += [
+                    Expired(organization_id, call_id, provider, round((now - at).total_seconds() / 86400, 1))
+                    for call_id, provider, at in rows
+                ]
             return found
 
     async def _delete_stored(self, recordings: list[Recording]) -> str:
@@ -178,15 +186,3 @@ class DeletionService:
                 first = await session.get(RecordingDeletion, deletion.call_id)
             assert first is not None
             return Receipt.of(first)
-
-
-def _ref(recording: Recording) -> RecordingRef:
-    return RecordingRef(
-        recording.id,
-        recording.storage_bucket,
-        recording.storage_key,
-        recording.provider_recording_id,
-        recording.content_type,
-        recording.duration,
-        recording.transcript_key,
-    )

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
 from tether_relay.ids import new_call_id, new_recording_id
+from tether_relay.providers.base import RecordingRef
 
 
 class Call(Base):
@@ -93,6 +94,18 @@ class Recording(Base):
     def public_id(self) -> str:
         """The `recordingId` users see: the provider's own id (Twilio `RE…`) where there is one."""
         return self.provider_recording_id or self.id
+
+    def ref(self) -> RecordingRef:
+        """What a provider adapter is given of this recording."""
+        return RecordingRef(
+            self.id,
+            self.storage_bucket,
+            self.storage_key,
+            self.provider_recording_id,
+            self.content_type,
+            self.duration,
+            self.transcript_key,
+        )
 
 
 class RecordingDeletion(Base):

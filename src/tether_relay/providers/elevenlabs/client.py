@@ -25,13 +25,13 @@ class ElevenLabsClient:
         self._base = base_url.rstrip("/")
         self._policy = policy
 
-    async def _get(self, api_key: str, path: str) -> httpx.Response:
-        request = self._http.build_request("GET", f"{self._base}{path}", headers={"xi-api-key": api_key})
+    async def _send(self, api_key: str, path: str, method: str = "GET") -> httpx.Response:
+        request = self._http.build_request(method, f"{self._base}{path}", headers={"xi-api-key": api_key})
         return await send(self._http, request, provider=PROVIDER, policy=self._policy)
 
     async def conversation(self, api_key: str, conversation_id: str) -> Conversation | None:
         assert is_conversation_id(conversation_id)
-        response = await self._get(api_key, f"/v1/convai/conversations/{quote(conversation_id)}")
+        response = await self._send(api_key, f"/v1/convai/conversations/{quote(conversation_id)}")
         return parsed_or_none(response, Conversation, PROVIDER)
 
     async def delete_conversation(
@@ -40,13 +40,10 @@ class ElevenLabsClient:
         """DELETE /v1/convai/conversations/{id}: the conversation with its audio and transcript (the SDK's
         `conversations.delete`; not in our reference, so any 2xx is success and 404 means gone)."""
         assert is_conversation_id(conversation_id)
-        url = f"{self._base}/v1/convai/conversations/{quote(conversation_id)}"
-        request = self._http.build_request("DELETE", url, headers={"xi-api-key": api_key})
-        return deleted_or_gone(
-            await send(self._http, request, provider=PROVIDER, policy=self._policy), PROVIDER
-        )
+        path = f"/v1/convai/conversations/{quote(conversation_id)}"
+        return deleted_or_gone(await self._send(api_key, path, method="DELETE"), PROVIDER)
 
     async def audio(self, api_key: str, conversation_id: str) -> bytes | None:
         assert is_conversation_id(conversation_id)
-        response = await self._get(api_key, f"/v1/convai/conversations/{quote(conversation_id)}/audio")
+        response = await self._send(api_key, f"/v1/convai/conversations/{quote(conversation_id)}/audio")
         return body_or_none(response, PROVIDER)

@@ -62,9 +62,9 @@ class TwilioClient:
         )
 
     def _request(
-        self, creds: TwilioCredentials, url: str, params: dict[str, str] | None = None
+        self, creds: TwilioCredentials, url: str, params: dict[str, str] | None = None, method: str = "GET"
     ) -> httpx.Request:
-        return self._http.build_request("GET", url, params=params, headers={"Authorization": _basic(creds)})
+        return self._http.build_request(method, url, params=params, headers={"Authorization": _basic(creds)})
 
     async def _json(
         self,
@@ -95,7 +95,7 @@ class TwilioClient:
         """DELETE …/Recordings/{Sid}.json (204)."""
         assert is_sid("RE", recording_sid)
         url = f"{self._account(creds)}/Recordings/{recording_sid}.json"
-        request = self._http.build_request("DELETE", url, headers={"Authorization": _basic(creds)})
+        request = self._request(creds, url, method="DELETE")
         return deleted_or_gone(
             await send(self._http, request, provider=PROVIDER, policy=self._policy), PROVIDER
         )
