@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import auth, superadmin
-from tests.factories import make_call
 from tests.fakes import senders
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.vendor import VendorFake
+from tests.integration.test_fetched_once import prepare
 from tests.processes import service_env, service_process
 from tether_relay.calls.models import Call
 from tether_relay.runtime import Runtime
@@ -35,16 +35,8 @@ async def test_a_replica_killed_mid_fetch_blocks_nothing_beyond_its_lease(
     elevenlabs: ElevenLabsFake,
     tmp_path: Path,
 ) -> None:
-    await client.post(
-        "/api/calls/voice-ai/config", headers=superadmin(ORG), json={"elevenlabsApiKey": elevenlabs.api_key}
-    )
-    elevenlabs.add("conv_crash")
-    elevenlabs.plan.add(
-        "slow", times=1, path_contains="conv_crash", delay=30
-    )  # the fetch the crash interrupts
-    call = await make_call(
-        runtime, ORG, provider="elevenlabs", provider_call_id="conv_crash", transcription_data=None
-    )
+    # The fetch the crash interrupts takes 30 s.
+    call_id = await prepare(client, runtime, elevenlabs, "conv_crash", organization=ORG, delay=30)
     env = service_env(
         settings.database_url,
         settings.data_dir,
@@ -52,7 +44,7 @@ async def test_a_replica_killed_mid_fetch_blocks_nothing_beyond_its_lease(
         transcript_lease_seconds=str(LEASE_SECONDS),
         provider_timeout_seconds="60",
     )
-    url = f"/api/calls/{call.id}/recording"
+    url = f"/api/calls/{call_id}/recording"
 
     with service_process(env, tmp_path, "doomed") as doomed:
         async with httpx.AsyncClient(base_url=doomed.url, timeout=60) as http:
@@ -64,7 +56,7 @@ async def test_a_replica_killed_mid_fetch_blocks_nothing_beyond_its_lease(
             with pytest.raises(httpx.TransportError):
                 await interrupted
     async with runtime.sessions() as session:
-        orphan = await session.get(Call, call.id)
+        orphan = await session.get(Call, call_id)
     assert orphan is not None
     assert orphan.transcript_lease_owner is not None  # the crash left its lease behind...
     assert orphan.transcript_lease_until is not None

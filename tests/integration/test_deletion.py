@@ -16,12 +16,12 @@ from bench.service import environment
 from sqlalchemy import func, select
 
 from tests.conftest import auth, superadmin
-from tests.factories import AUDIO, make_call, make_twilio_call
+from tests.factories import AUDIO, make_call
 from tests.fakes.elevenlabs import ElevenLabsFake
-from tests.fakes.twilio import TwilioFake, sid
+from tests.fakes.twilio import TwilioFake
 from tests.integration.test_elevenlabs_and_sinch import ORG as VOICE_ORG
 from tests.integration.test_elevenlabs_and_sinch import configure_elevenlabs
-from tests.integration.test_twilio import ORG, configure
+from tests.integration.test_twilio import ORG, known_call
 from tests.processes import service_env
 from tether_relay.calls.models import Recording, RecordingDeletion
 from tether_relay.runtime import Runtime
@@ -81,9 +81,7 @@ async def test_deleting_a_stored_recording(client: httpx.AsyncClient, runtime: R
 async def test_deleting_a_twilio_recording_deletes_twilios_copy(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
-    await configure(client, twilio)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+    call, recording = await known_call(client, runtime, twilio)
 
     response = await delete(client, call.id, ORG)
 
@@ -97,9 +95,7 @@ async def test_deleting_a_twilio_recording_deletes_twilios_copy(
 async def test_a_twilio_copy_that_could_not_be_deleted_is_retried_by_deleting_again(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
-    await configure(client, twilio)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+    call, recording = await known_call(client, runtime, twilio)
     twilio.plan.add("503", times=10, path_contains=f"/Recordings/{recording.sid}.json")
 
     first = await delete(client, call.id, ORG)
@@ -198,9 +194,7 @@ async def test_another_organisation_cannot_delete(client: httpx.AsyncClient, run
 async def test_concurrent_deletions_of_one_call_give_one_receipt(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
-    await configure(client, twilio)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
+    call, recording = await known_call(client, runtime, twilio)
 
     answers = await asyncio.gather(*(delete(client, call.id, ORG) for _ in range(5)))
 

@@ -20,16 +20,25 @@ ORG = "org-race"
 
 
 async def prepare(
-    client: httpx.AsyncClient, runtime: Runtime, elevenlabs: ElevenLabsFake, conversation: str
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    elevenlabs: ElevenLabsFake,
+    conversation: str,
+    *,
+    organization: str = ORG,
+    delay: float = 0.5,
 ) -> str:
+    """An ElevenLabs call whose transcript is not fetched yet; the fake takes `delay` seconds to give it
+    once, long enough for every concurrent reader to arrive while the first holds the lease."""
     await client.post(
-        "/api/calls/voice-ai/config", headers=superadmin(ORG), json={"elevenlabsApiKey": elevenlabs.api_key}
+        "/api/calls/voice-ai/config",
+        headers=superadmin(organization),
+        json={"elevenlabsApiKey": elevenlabs.api_key},
     )
     elevenlabs.add(conversation)
-    # Slow enough that every reader arrives while the first one holds the lease.
-    elevenlabs.plan.add("slow", times=1, path_contains=conversation, delay=0.5)
+    elevenlabs.plan.add("slow", times=1, path_contains=conversation, delay=delay)
     call = await make_call(
-        runtime, ORG, provider="elevenlabs", provider_call_id=conversation, transcription_data=None
+        runtime, organization, provider="elevenlabs", provider_call_id=conversation, transcription_data=None
     )
     return call.id
 

@@ -13,11 +13,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import auth, superadmin
-from tests.factories import make_call, make_twilio_call
+from tests.conftest import auth
+from tests.factories import make_call
 from tests.fakes.elevenlabs import ElevenLabsFake
-from tests.fakes.twilio import TwilioFake, sid
-from tests.integration.test_twilio import AUDIO, ORG, configure, read
+from tests.fakes.twilio import TwilioFake
+from tests.integration.test_fetched_once import prepare
+from tests.integration.test_twilio import ORG, known_call, read
 from tests.processes import service_env, service_process
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
@@ -56,10 +57,8 @@ async def test_request_latency_is_recorded_per_route_template(
 async def test_provider_requests_errors_and_transcript_cache_are_counted(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
-    await configure(client, twilio, with_service=True)
-    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
+    call, recording = await known_call(client, runtime, twilio, with_service=True)
     twilio.add_intelligence_transcript(recording.sid, [(1, 0.5, 1.5, "Hello.")])
-    call = await make_twilio_call(runtime, ORG, call_sid, recording.sid, duration=65.0)
     twilio.plan.add("503", times=1, path_contains=".mp3")  # one failed attempt, then retried
     counters = {
         "requests": ("tether_provider_requests_total", {"provider": "twilio"}),
@@ -97,14 +96,8 @@ async def test_log_lines_carry_the_request_id_and_shutdown_finishes_requests_in_
     elevenlabs: ElevenLabsFake,
     tmp_path: Path,
 ) -> None:
-    await client.post(
-        "/api/calls/voice-ai/config", headers=superadmin(ORG), json={"elevenlabsApiKey": elevenlabs.api_key}
-    )
-    elevenlabs.add("conv_shutdown")
-    elevenlabs.plan.add("slow", times=1, path_contains="conv_shutdown", delay=2.0)  # in flight at SIGTERM
-    call = await make_call(
-        runtime, ORG, provider="elevenlabs", provider_call_id="conv_shutdown", transcription_data=None
-    )
+    # In flight at SIGTERM: the fake takes 2 s to answer its transcript.
+    call_id = await prepare(client, runtime, elevenlabs, "conv_shutdown", organization=ORG, delay=2.0)
     env = service_env(
         settings.database_url,
         settings.data_dir,
@@ -115,7 +108,7 @@ async def test_log_lines_carry_the_request_id_and_shutdown_finishes_requests_in_
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
             in_flight = asyncio.create_task(
                 http.get(
-                    f"/api/calls/{call.id}/recording", headers={**auth(ORG), "X-Request-ID": "graceful-1"}
+                    f"/api/calls/{call_id}/recording", headers={**auth(ORG), "X-Request-ID": "graceful-1"}
                 )
             )
             while elevenlabs.plan.count("conv_shutdown") == 0:  # noqa: ASYNC110
