@@ -86,13 +86,11 @@ async def test_the_player_plays_seeks_and_highlights(
                 await utterances.nth(2).click()
 
                 # Within 2 s: playing from the start could not get there, only the seek can.
-                await page.wait_for_function(
-                    "document.getElementById('audio').currentTime >= 6.5", timeout=2000
-                )
+                assert await eventually(page, "document.getElementById('audio').currentTime >= 6.5", 2.0)
                 position = await page.evaluate("document.getElementById('audio').currentTime")
                 assert 6.5 <= position < 9.0
-                await page.wait_for_function(
-                    "document.querySelectorAll('#transcript li')[2].classList.contains('active')"
+                assert await eventually(
+                    page, "document.querySelectorAll('#transcript li')[2].classList.contains('active')", 5.0
                 )
                 assert "active" not in (await utterances.nth(0).get_attribute("class") or "")
                 assert 206 in {answer.status for answer in audio_answers}
