@@ -104,7 +104,12 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     playback_tokens = PlaybackTokens(keys.playback_key, settings.signed_url_ttl_seconds)
     recordings = RecordingService(
-        sessions, snapshots, providers, transcripts, PlaybackLinks(playback_tokens, settings.base_url)
+        sessions,
+        snapshots,
+        providers,
+        transcripts,
+        PlaybackLinks(playback_tokens, settings.base_url),
+        buckets,
     )
     # Ingest downloads go to URLs clients chose: a client of their own that never follows redirects itself.
     downloads = httpx.AsyncClient(

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.models import Call, Recording, RecordingDeletion
+from tether_relay.calls.repository import CallRepository, StoredKey
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.db import utcnow
 from tether_relay.errors import CallNotFound, RecordingDeletionFailed
@@ -155,7 +156,9 @@ class DeletionService:
             return "failed"
 
     async def _record(self, deletion: RecordingDeletion) -> Receipt:
-        """Keep the receipt and mark the call deleted, in one transaction."""
+        """Keep the receipt and mark the call deleted, in one transaction. A recording that arrived while
+        the copies were being deleted is removed with the rest, and its object deleted after the commit
+        (should that fail, the object is unreferenced and `tether-relay storage sweep` removes it)."""
         try:
             async with self._sessions() as session:
                 row = await session.get(RecordingDeletion, deletion.call_id)
@@ -166,23 +169,20 @@ class DeletionService:
                     row.provider_copy = deletion.provider_copy
                     if deletion.stored_copy == "deleted":
                         row.stored_copy = deletion.stored_copy
-                await session.execute(delete(Recording).where(Recording.call_id == deletion.call_id))
-                await session.execute(
-                    update(Call)
-                    .where(Call.id == deletion.call_id)
-                    .values(
-                        recording_deleted_at=row.deleted_at,
-                        transcription_text=None,
-                        transcription_data=None,
-                        transcription_status="unavailable",
-                        transcription_fetched_at=deletion.deleted_at,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+                late = await CallRepository(session).mark_deleted(deletion.call_id, row.deleted_at)
                 await session.commit()
-                return Receipt.of(row)
+                receipt = Receipt.of(row)
         except IntegrityError:  # another request or replica recorded it first: its receipt stands
             async with self._sessions() as session:
                 first = await session.get(RecordingDeletion, deletion.call_id)
             assert first is not None
             return Receipt.of(first)
+        await self._delete_late(late)
+        return receipt
+
+    async def _delete_late(self, keys: list[StoredKey]) -> None:
+        for stored in keys:
+            try:
+                await self._buckets.get(stored.bucket).delete(stored.key)
+            except StorageError as exc:
+                log.warning("late object not deleted; the storage sweep will", extra={"cause": str(exc)})

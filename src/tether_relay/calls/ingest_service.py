@@ -14,14 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.apikeys.service import KeyHolder
-from tether_relay.calls.models import Call, Recording
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.models import Call
+from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.db import utcnow
 from tether_relay.errors import ValidationFailed
 from tether_relay.ids import new_call_id, new_recording_id
+from tether_relay.providers.audio import SNIFF_BYTES, is_mp3
 from tether_relay.providers.download import SafeDownloader
 from tether_relay.storage.buckets import RECORDINGS, Buckets, recording_key
-from tether_relay.transcripts.model import Utterance, to_text
+from tether_relay.transcripts.model import UnrenderableTranscript, Utterance, checked, to_text
 
 PROVIDER = "external"
 _DATA_URI = re.compile(r"^data:audio/[\w.+-]+;base64,", re.IGNORECASE)
@@ -140,25 +141,27 @@ class IngestService:
             provider_metadata=metadata or None,
         )
         if data.transcript is not None:
-            call.transcription_data = list(data.transcript)
+            try:
+                call.transcription_data = checked(list(data.transcript))
+            except UnrenderableTranscript as exc:
+                raise ValidationFailed.of("transcript", f"transcript cannot be stored: {exc}") from None
             call.transcription_text = to_text(data.transcript)
             call.transcription_source, call.transcription_status = "ingest", "ready"
             call.transcription_fetched_at = now
-        rows: list[Any] = [call]
-        if audio is not None:
-            rows.append(
-                Recording(
+        async with self._sessions() as session:
+            calls = CallRepository(session)
+            calls.add(call)
+            await calls.flush()
+            if audio is not None:
+                recording = NewRecording(
                     id=recording_id,
-                    call_id=call_id,
                     storage_bucket=RECORDINGS,
                     storage_key=key,
                     content_type=audio.content_type,
                     size_bytes=len(audio.content),
                     duration=data.duration,
                 )
-            )
-        async with self._sessions() as session:
-            session.add_all(rows)
+                await calls.attach_recording(call_id, recording)
             await session.commit()
 
 
@@ -169,6 +172,6 @@ def decode_mp3(value: str) -> bytes:
         audio = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed.of("recording", "recording is neither an https URL nor valid base64") from None
-    if not (audio.startswith(b"ID3") or (len(audio) > 1 and audio[0] == 0xFF and audio[1] & 0xE0 == 0xE0)):
+    if not is_mp3(audio[:SNIFF_BYTES]):
         raise ValidationFailed.of("recording", "recording is not an MP3 (no ID3 tag or MPEG frame header)")
     return audio

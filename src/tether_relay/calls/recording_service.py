@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.auth.playback import PlaybackLinks
 from tether_relay.auth.principal import Principal
-from tether_relay.calls.models import Recording
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.errors import CallNotFound, RecordingDeleted, RecordingNotReady
 from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio, InlineAudio, Provider
 from tether_relay.providers.registry import ProviderRegistry
+from tether_relay.storage.buckets import Buckets
 
 # Call statuses (set by the providers' webhooks) before the call has ended.
 CALL_IN_PROGRESS = frozenset({"initiated", "queued", "ringing", "in-progress", "answered"})
@@ -49,7 +49,9 @@ class RecordingService:
         providers: ProviderRegistry,
         transcripts: TranscriptService,
         playback: PlaybackLinks,
+        buckets: Buckets,
     ) -> None:
+        self._buckets = buckets
         self._sessions = sessions
         self._snapshots = snapshots
         self._providers = providers
@@ -102,9 +104,9 @@ class RecordingService:
     async def _remember(self, call_id: str, fetched: FetchedAudio) -> None:
         r = fetched.recording
         async with self._sessions() as session:
-            await CallRepository(session).save_recording(
+            saved = await CallRepository(session).save_recording(
                 call_id,
-                Recording(
+                NewRecording(
                     id=r.recording_id,
                     storage_bucket=r.storage_bucket,
                     storage_key=r.storage_key,
@@ -116,6 +118,10 @@ class RecordingService:
                 ),
             )
             await session.commit()
+        if not saved:  # deleted while this read was in flight: what it stored goes too
+            if r.storage_bucket is not None and r.storage_key is not None:
+                await self._buckets.get(r.storage_bucket).delete(r.storage_key)
+            raise RecordingDeleted()
 
 
 async def _release(fetched: FetchedAudio) -> None:

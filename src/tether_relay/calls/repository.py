@@ -1,17 +1,68 @@
-"""The only place that builds queries for calls. Every read a user makes is scoped to an organisation."""
+"""The only place that builds queries for calls. Every read a user makes is scoped to an organisation.
+
+Deletion is terminal, and this is where it holds: every write of a call's content (a recording, the
+transcript, what is derived from it) is one statement that carries `recording_deleted_at IS NULL` in
+its own WHERE, so it lands before a deletion (which then removes it) or not at all, whatever runs
+concurrently and on whichever database. Call facts (status, numbers, times) are not content and stay.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, delete, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from tether_relay.auth.principal import Principal
 from tether_relay.calls.models import Call, Recording
+from tether_relay.db import utcnow
+from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
+from tether_relay.transcripts.model import checked
+
+# The fields a deletion removes from the call: the transcript and everything derived from it.
+_CONTENT_CLEARED: dict[str, Any] = {
+    "transcription_text": None,
+    "transcription_data": None,
+    "transcription_source": None,
+    "transcription_status": "unavailable",
+    "summary": None,
+    # The lease is taken from any reader in flight: its write, which names the lease, finds no row.
+    "transcript_lease_owner": None,
+    "transcript_lease_until": None,
+    "transcript_retry_after": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecording:
+    """A recording to attach to a call: where its audio is and what it is."""
+
+    storage_bucket: str | None = None
+    storage_key: str | None = None
+    provider_recording_id: str | None = None
+    content_type: str = "audio/mpeg"
+    duration: float | None = None
+    channels: int | None = None
+    size_bytes: int | None = None
+    reference_url: str | None = None
+    transcript_key: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    bucket: str
+    key: str
+
+
+def _live(call_id: str) -> ColumnElement[bool]:
+    """The guard every content write carries: the call exists and its recording is not deleted."""
+    return (Call.id == call_id) & Call.recording_deleted_at.is_(None)
 
 
 class CallRepository:
@@ -100,13 +151,27 @@ class CallRepository:
     async def flush(self) -> None:
         await self._session.flush()
 
+    async def cached_transcript(self, call_id: str) -> tuple[str | None, str | None, Any, bool] | None:
+        """(status, text, data, whether the recording was deleted) of the transcript cache as committed."""
+        row = (
+            await self._session.execute(
+                select(
+                    Call.transcription_status,
+                    Call.transcription_text,
+                    Call.transcription_data,
+                    Call.recording_deleted_at.is_not(None),
+                ).where(Call.id == call_id)
+            )
+        ).one_or_none()
+        return None if row is None else (row[0], row[1], row[2], bool(row[3]))
+
     # The transcript lease: one reader, in any replica, fetches a call's transcript at a time.
 
     async def take_transcript_lease(self, call_id: str, owner: str, now: datetime, until: datetime) -> bool:
         result = await self._session.execute(
             update(Call)
             .where(
-                Call.id == call_id,
+                _live(call_id),
                 Call.transcription_fetched_at.is_(None),
                 (Call.transcript_lease_until.is_(None)) | (Call.transcript_lease_until < now),
                 (Call.transcript_retry_after.is_(None)) | (Call.transcript_retry_after <= now),
@@ -128,13 +193,10 @@ class CallRepository:
         now: datetime,
         details: CallDetails | None,
     ) -> bool:
-        """Final transcript (ready or unavailable); call facts the provider reported fill only gaps."""
+        """Final transcript (ready or unavailable) from the lease holder; call facts the provider reported
+        fill only gaps. UnrenderableTranscript if the data could not be rendered."""
         values: dict[str, Any] = {
-            "transcription_status": status,
-            "transcription_source": source,
-            "transcription_text": text,
-            "transcription_data": data,
-            "transcription_fetched_at": now,
+            **_transcript(status, source, text, data, now),
             "transcript_lease_owner": None,
             "transcript_lease_until": None,
             "transcript_retry_after": None,
@@ -163,34 +225,173 @@ class CallRepository:
         }
         return await self._update_leased(call_id, owner, values)
 
-    async def _update_leased(self, call_id: str, owner: str, values: dict[str, Any]) -> bool:
+    async def deliver_transcript(
+        self, call_id: str, *, source: str, text: str | None, data: Any, now: datetime
+    ) -> bool:
+        """A final transcript the provider pushed to us (a webhook). The provider's own transcript wins
+        over anything cached that is not a transcript (unavailable, failed, pending), and takes the lease
+        away from a reader fetching one, so the reader's answer cannot overwrite it."""
+        values = {
+            **_transcript("ready", source, text, data, now),
+            "transcript_lease_owner": None,
+            "transcript_lease_until": None,
+            "transcript_retry_after": None,
+        }
         result = await self._session.execute(
             update(Call)
-            .where(Call.id == call_id, Call.transcript_lease_owner == owner)
+            .where(_live(call_id), Call.transcription_status.is_distinct_from("ready"))
             .values(**values)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
 
-    async def save_recording(self, call_id: str, recording: Recording) -> None:
-        """Remember a recording a provider revealed (insert, or update the row with that id)."""
-        existing = await self._session.get(Recording, recording.id)
-        if existing is None:
-            recording.call_id = call_id
-            self._session.add(recording)
-            return
-        for column in (
-            "storage_bucket",
-            "storage_key",
-            "provider_recording_id",
-            "content_type",
-            "duration",
-            "channels",
-            "size_bytes",
-        ):
-            value = getattr(recording, column)
-            if value is not None:
-                setattr(existing, column, value)
+    async def set_summary(self, call_id: str, summary: str) -> bool:
+        """The provider's summary of the transcript (content: refused after a deletion)."""
+        result = await self._session.execute(
+            update(Call)
+            .where(_live(call_id))
+            .values(summary=summary)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def _update_leased(self, call_id: str, owner: str, values: dict[str, Any]) -> bool:
+        result = await self._session.execute(
+            update(Call)
+            .where(_live(call_id), Call.transcript_lease_owner == owner)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def attach_recording(self, call_id: str, recording: NewRecording) -> str | None:
+        """Add a recording to a live call; its id, or None when the call's recording was deleted.
+
+        One INSERT … SELECT from the call's row under the guard. On PostgreSQL the row is read FOR SHARE,
+        so a deletion in progress is waited for and then seen (a foreign key's own lock would not wait)."""
+        recording_id = recording.id or new_recording_id()
+        values = {
+            "recording_id": recording_id,
+            "call_id": call_id,
+            "storage_bucket": recording.storage_bucket,
+            "storage_key": recording.storage_key,
+            "provider_recording_id": recording.provider_recording_id,
+            "content_type": recording.content_type,
+            "duration": recording.duration,
+            "channels": recording.channels,
+            "size_bytes": recording.size_bytes,
+            "reference_url": recording.reference_url,
+            "transcript_key": recording.transcript_key,
+            "created_at": utcnow(),
+        }
+        table = Recording.__table__
+        source = select(
+            *(literal(value, table.c[name].type).label(name) for name, value in values.items())
+        ).where(_live(call_id))
+        result = await self._session.execute(
+            insert(Recording).from_select(list(values), source.with_for_update(read=True, of=Call))
+        )
+        return recording_id if _rowcount(result) == 1 else None
+
+    async def update_recording(self, call_id: str, recording_id: str, **values: Any) -> bool:
+        """Fill in what was learnt about a recording of a live call (None values are left as they are)."""
+        changes = {name: value for name, value in values.items() if value is not None}
+        if not changes:
+            return True
+        result = await self._session.execute(
+            update(Recording)
+            .where(
+                Recording.id == recording_id,
+                Recording.call_id == call_id,
+                exists().where(_live(call_id)),
+            )
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def save_recording(self, call_id: str, recording: NewRecording) -> bool:
+        """Remember a recording a provider revealed on a read (update the row with that id, or add it).
+        False when the call's recording was deleted meanwhile."""
+        assert recording.id is not None
+        exists_already = await self._session.scalar(
+            select(Recording.id).where(Recording.id == recording.id, Recording.call_id == call_id)
+        )
+        if exists_already is None:
+            return await self.attach_recording(call_id, recording) is not None
+        return await self.update_recording(
+            call_id,
+            recording.id,
+            storage_bucket=recording.storage_bucket,
+            storage_key=recording.storage_key,
+            provider_recording_id=recording.provider_recording_id,
+            content_type=recording.content_type,
+            duration=recording.duration,
+            channels=recording.channels,
+            size_bytes=recording.size_bytes,
+        )
+
+    async def mark_deleted(self, call_id: str, at: datetime) -> list[StoredKey]:
+        """Make the deletion of a call's recording terminal: content cleared, the lease taken away, every
+        recording row removed. Returns the stored objects those rows named, to delete after the commit.
+        Call facts (from, to, direction, times, duration, status, agent) are kept."""
+        await self._session.execute(
+            update(Call)
+            .where(Call.id == call_id)
+            .values(
+                recording_deleted_at=func.coalesce(Call.recording_deleted_at, at),
+                transcription_fetched_at=at,
+                **_CONTENT_CLEARED,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        metadata = await self._session.scalar(select(Call.provider_metadata).where(Call.id == call_id))
+        if metadata and "transcriptKey" in metadata:  # where a transcript file was announced: content
+            kept = {k: v for k, v in metadata.items() if k != "transcriptKey"}
+            await self._session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(provider_metadata=kept or None)
+                .execution_options(synchronize_session=False)
+            )
+        removed = await self._session.execute(
+            delete(Recording)
+            .where(Recording.call_id == call_id)
+            .returning(Recording.storage_bucket, Recording.storage_key, Recording.transcript_key)
+        )
+        return [
+            StoredKey(bucket, key)
+            for bucket, *keys in removed.all()
+            if bucket is not None
+            for key in keys
+            if key is not None
+        ]
+
+    async def referenced(self, bucket: str, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` in `bucket` a recording row names (as its audio or its transcript file)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            batch = list(keys[start : start + 500])
+            rows = await self._session.execute(
+                select(Recording.storage_key, Recording.transcript_key).where(
+                    Recording.storage_bucket == bucket,
+                    Recording.storage_key.in_(batch) | Recording.transcript_key.in_(batch),
+                )
+            )
+            for storage_key, transcript_key in rows:
+                found.update(k for k in (storage_key, transcript_key) if k in batch)
+        return found
+
+
+def _transcript(status: str, source: str, text: str | None, data: Any, now: datetime) -> dict[str, Any]:
+    """The columns of a final transcript; its data checked against what the recording answer renders."""
+    return {
+        "transcription_status": status,
+        "transcription_source": source,
+        "transcription_text": text,
+        "transcription_data": checked(data),
+        "transcription_fetched_at": now,
+    }
 
 
 def _rowcount(result: Any) -> int:

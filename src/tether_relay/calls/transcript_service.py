@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.db import utcnow
+from tether_relay.errors import RecordingDeleted
 from tether_relay.metrics import TRANSCRIPT_CACHE
 from tether_relay.providers.base import CallDetails, Provider, RecordingRef, TranscriptResult
-from tether_relay.transcripts.model import text_of
+from tether_relay.transcripts.model import UnrenderableTranscript, text_of
 
 log = logging.getLogger("tether_relay.transcripts")
 
@@ -122,6 +123,8 @@ class TranscriptService:
         latest: CallSnapshot | None = call
         while True:
             now = self._clock()
+            if latest is not None and latest.recording_deleted_at is not None:
+                raise RecordingDeleted()
             if latest is None or not _may_fetch(latest, now) or time.monotonic() > deadline:
                 return TranscriptView.of(latest) if latest else TranscriptView(None, None, None)
             if latest.transcript_lease_until is None or latest.transcript_lease_until < now:
@@ -140,22 +143,39 @@ class TranscriptService:
         return taken
 
     async def _record(self, call_id: str, owner: str, result: TranscriptResult) -> TranscriptView:
-        if result.status == "pending":
-            await self._defer(call_id, owner, "pending")
-            return TranscriptView("pending", None, None)
-        async with self._sessions() as session:
-            await CallRepository(session).store_transcript(
-                call_id,
-                owner,
-                status=result.status,
-                source=result.source,
-                text=result.text,
-                data=result.data,
-                now=self._clock(),
-                details=result.details,
-            )
-            await session.commit()
+        if not result.final:  # still processing, or the provider failed us: asked again later
+            await self._defer(call_id, owner, result.status)
+            return TranscriptView(result.status, None, None)
+        try:
+            async with self._sessions() as session:
+                stored = await CallRepository(session).store_transcript(
+                    call_id,
+                    owner,
+                    status=result.status,
+                    source=result.source,
+                    text=result.text,
+                    data=result.data,
+                    now=self._clock(),
+                    details=result.details,
+                )
+                await session.commit()
+        except UnrenderableTranscript as exc:  # a final answer we could not serve is not cached
+            log.warning("transcript not cached", extra={"provider": result.source, "cause": str(exc)})
+            await self._defer(call_id, owner, "failed")
+            return TranscriptView("failed", None, None)
+        if not stored:  # the recording was deleted, or a pushed transcript took the lease: theirs stands
+            return await self._current(call_id)
         return TranscriptView(result.status, result.text, result.data, result.details)
+
+    async def _current(self, call_id: str) -> TranscriptView:
+        async with self._sessions() as session:
+            cached = await CallRepository(session).cached_transcript(call_id)
+        if cached is None:
+            return TranscriptView(None, None, None)
+        status, text, data, deleted = cached
+        if deleted:  # deleted while this read was in flight: it answers as every later read will
+            raise RecordingDeleted()
+        return TranscriptView(status, text or text_of(data), data)
 
     async def _defer(self, call_id: str, owner: str, status: str) -> None:
         async with self._sessions() as session:
@@ -166,6 +186,6 @@ class TranscriptService:
 
 
 def _may_fetch(call: CallSnapshot, now: datetime) -> bool:
-    if call.transcription_fetched_at is not None:
+    if call.transcription_fetched_at is not None or call.recording_deleted_at is not None:
         return False  # final: cached for good
     return call.transcript_retry_after is None or call.transcript_retry_after <= now

@@ -78,18 +78,26 @@ class CallDetails:
     start_time: datetime | None = None
 
 
-TranscriptStatus = Literal["ready", "pending", "unavailable"]
+# The one classification of a provider's answer about a transcript, used by every adapter:
+#   final            ready (a transcript) or unavailable (the provider says there will be none): cached;
+#   still processing pending: asked again after TETHER_TRANSCRIPT_RETRY_SECONDS;
+#   failed           failed (no usable answer: credentials missing, a page missing, an answer we cannot
+#                    render): asked again on the same schedule, never cached.
+TranscriptStatus = Literal["ready", "unavailable", "pending", "failed"]
+FINAL: frozenset[str] = frozenset({"ready", "unavailable"})
 
 
 @dataclass(frozen=True, slots=True)
 class TranscriptResult:
-    """`ready` and `unavailable` are final and cached; `pending` (provider still processing) is retried."""
-
     status: TranscriptStatus
     source: str
     data: list[Utterance] | dict[str, Any] | None = None
     text: str | None = None
     details: CallDetails | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
 
     @classmethod
     def pending(cls, source: str) -> TranscriptResult:
@@ -98,6 +106,10 @@ class TranscriptResult:
     @classmethod
     def unavailable(cls, source: str) -> TranscriptResult:
         return cls("unavailable", source)
+
+    @classmethod
+    def failed(cls, source: str) -> TranscriptResult:
+        return cls("failed", source)
 
 
 class Provider(Protocol):

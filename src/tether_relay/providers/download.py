@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 
 from tether_relay.errors import ValidationFailed
+from tether_relay.providers.audio import SNIFF_BYTES, sniff
 
 MAX_REDIRECTS = 5
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -131,4 +132,7 @@ class SafeDownloader:
             if size > self._max_bytes:
                 raise DownloadRefused("the recording is too large")
             chunks.append(chunk)
-        return Downloaded(b"".join(chunks), content_type)
+        content = b"".join(chunks)
+        if sniff(content[:SNIFF_BYTES]) is None:  # the content type said audio; the bytes must agree
+            raise DownloadRefused("the URL does not serve audio")
+        return Downloaded(content, content_type)

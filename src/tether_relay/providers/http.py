@@ -119,6 +119,10 @@ class UpstreamBody:
         declared = opened.response.headers.get("content-length", "")
         self.size: int | None = int(declared) if declared.isdigit() else None
 
+    def first_bytes(self, count: int) -> bytes:
+        """The body's first `count` bytes (from the read-ahead): enough to tell what the body is."""
+        return b"".join(self._opened.head)[:count]
+
     async def chunks(self) -> AsyncIterator[bytes]:
         read = 0
         try:

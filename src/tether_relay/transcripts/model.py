@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import math
 from typing import Any, Literal, NotRequired, TypedDict
+
+import orjson
 
 Role = Literal["agent", "user"]
 ROLES: tuple[Role, ...] = ("agent", "user")
@@ -29,3 +32,48 @@ def text_of(data: Any) -> str | None:
 
 def _is_utterance(item: Any) -> bool:
     return isinstance(item, dict) and item.get("role") in ROLES and isinstance(item.get("message"), str)
+
+
+class UnrenderableTranscript(ValueError):
+    """Transcript data the recording answer could not render: it is never cached."""
+
+
+def checked(data: Any) -> list[Utterance] | dict[str, Any] | None:
+    """`data` if it may be cached as `transcriptionData`, else UnrenderableTranscript.
+
+    The recording answer renders the cache with orjson (api/schemas.py, api/streamed_json.py), so the
+    test is orjson itself: integers beyond 64 bits, non-string keys and deep nesting are refused. orjson
+    would write NaN and infinities as null, which the contract's numbers do not allow, so those are
+    refused too. A list must be utterances (`[{role, message, timestamp}]`) or provider-shaped objects."""
+    if data is None:
+        return None
+    try:
+        orjson.dumps(data)
+    except (orjson.JSONEncodeError, TypeError):
+        raise UnrenderableTranscript("not encodable as JSON") from None
+    if not _finite(data):
+        raise UnrenderableTranscript("holds NaN or an infinity")
+    if isinstance(data, dict):
+        return data
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise UnrenderableTranscript("neither a list of objects nor an object")
+    if any(_is_utterance(item) for item in data) and not all(map(_valid_utterance, data)):
+        raise UnrenderableTranscript("an utterance lacks a role, message or numeric timestamp")
+    return data
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
+def _valid_utterance(item: dict[str, Any]) -> bool:
+    times = [item.get("timestamp"), *(item[k] for k in ("end",) if k in item)]
+    return _is_utterance(item) and all(
+        isinstance(t, int | float) and not isinstance(t, bool) and t >= 0 for t in times
+    )

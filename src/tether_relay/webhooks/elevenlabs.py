@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -25,20 +26,23 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tether_relay.calls.models import Recording
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.db import utcnow
 from tether_relay.errors import ValidationFailed
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.audio import SNIFF_BYTES, is_mp3
 from tether_relay.providers.elevenlabs import signature
 from tether_relay.providers.elevenlabs.adapter import SOURCE, conversation_transcript
 from tether_relay.providers.elevenlabs.client import is_conversation_id
 from tether_relay.providers.elevenlabs.payloads import Conversation
 from tether_relay.providers.errors import InvalidWebhookSignature
 from tether_relay.storage.buckets import RECORDINGS, Buckets, recording_key
+from tether_relay.transcripts.model import UnrenderableTranscript
 from tether_relay.webhooks.events import Apply, apply_once, previous
 from tether_relay.webhooks.models import ElevenLabsAgent
+
+log = logging.getLogger("tether_relay.webhooks")
 
 PROVIDER = "elevenlabs"
 SEARCH_LIMIT = 25
@@ -137,7 +141,9 @@ class ElevenLabsWebhooks:
         ) is not None:
             return done.call_id  # a repeat: skip decoding and uploading the audio again
         audio = _decode_audio(data.get("full_audio"))
-        call_id = await self._call_id(organization_id, conversation_id)
+        call_id, deleted = await self._call_id(organization_id, conversation_id)
+        if deleted:  # recorded, and applied as the no-op it is: the recording stays deleted
+            return (await self._once("post_call_audio", organization_id, conversation_id, _no_op(call_id)))[0]
         recording_id = new_recording_id()
         key = recording_key(organization_id, call_id, recording_id, "mp3")
         store = self._buckets.get(RECORDINGS)
@@ -146,27 +152,24 @@ class ElevenLabsWebhooks:
 
         async def attach(session: AsyncSession) -> str:
             nonlocal attached
-            call = await CallRepository(session).find_or_create(organization_id, PROVIDER, conversation_id)
-            attached = not any(r.storage_key for r in call.recordings)
-            if attached:
-                session.add(
-                    Recording(
-                        id=recording_id,
-                        call_id=call.id,
-                        storage_bucket=RECORDINGS,
-                        storage_key=key,
-                        content_type="audio/mpeg",
-                        size_bytes=len(audio),
-                        duration=call.duration,
-                    )
+            calls = CallRepository(session)
+            call = await calls.find_or_create(organization_id, PROVIDER, conversation_id)
+            if not any(r.storage_key for r in call.recordings):
+                recording = NewRecording(
+                    id=recording_id,
+                    storage_bucket=RECORDINGS,
+                    storage_key=key,
+                    size_bytes=len(audio),
+                    duration=call.duration,
                 )
+                attached = await calls.attach_recording(call.id, recording) is not None
             if call.status == "initiated":
                 call.status = "completed"
             return call.id
 
         result, duplicate = await self._once("post_call_audio", organization_id, conversation_id, attach)
         if duplicate or not attached:
-            await store.delete(key)  # another delivery of the same audio got there first
+            await store.delete(key)  # another delivery got there first, or the recording was deleted
         return result
 
     async def _once(
@@ -180,8 +183,9 @@ class ElevenLabsWebhooks:
             apply=apply,
         )
 
-    async def _call_id(self, organization_id: str, conversation_id: str) -> str:
-        """The call's id before its audio is uploaded (the storage key contains it)."""
+    async def _call_id(self, organization_id: str, conversation_id: str) -> tuple[str, bool]:
+        """The call's id before its audio is uploaded (the storage key contains it), and whether its
+        recording was deleted (then nothing is uploaded at all)."""
         for _ in range(3):
             async with self._sessions() as session:
                 try:
@@ -189,7 +193,7 @@ class ElevenLabsWebhooks:
                         organization_id, PROVIDER, conversation_id
                     )
                     await session.commit()
-                    return call.id
+                    return call.id, call.recording_deleted_at is not None
                 except IntegrityError:  # lost a creation race; the next pass finds the winner's row
                     await session.rollback()
         raise RuntimeError("could not create the call")
@@ -205,7 +209,8 @@ class ElevenLabsWebhooks:
         details = result.details
 
         async def apply(session: AsyncSession) -> str:
-            call = await CallRepository(session).find_or_create(organization_id, PROVIDER, conversation_id)
+            calls = CallRepository(session)
+            call = await calls.find_or_create(organization_id, PROVIDER, conversation_id)
             call.status = "failed" if conversation.status == "failed" else "completed"
             if details is not None:
                 call.direction = call.direction or details.direction
@@ -213,13 +218,18 @@ class ElevenLabsWebhooks:
                 call.to_number = call.to_number or details.to_number
                 call.duration = details.duration if details.duration is not None else call.duration
                 call.start_time = call.start_time or details.start_time
-            if conversation.analysis and conversation.analysis.transcript_summary:
-                call.summary = conversation.analysis.transcript_summary
             call.provider_metadata = {**(call.provider_metadata or {}), "agentId": conversation.agent_id}
-            if result.status == "ready" and call.transcription_fetched_at is None:
-                call.transcription_data, call.transcription_text = result.data, result.text
-                call.transcription_status, call.transcription_source = "ready", SOURCE
-                call.transcription_fetched_at = utcnow()
+            # Content goes through the repository's guarded writes: refused after a deletion, and the
+            # provider's own transcript wins over a cached "unavailable" or "failed".
+            if conversation.analysis and conversation.analysis.transcript_summary:
+                await calls.set_summary(call.id, conversation.analysis.transcript_summary)
+            if result.status == "ready":
+                try:
+                    await calls.deliver_transcript(
+                        call.id, source=SOURCE, text=result.text, data=result.data, now=utcnow()
+                    )
+                except UnrenderableTranscript:  # not cached; a read fetches it from the API instead
+                    log.warning("pushed transcript not cached", extra={"provider": PROVIDER})
             for recording in call.recordings:
                 recording.duration = recording.duration if recording.duration is not None else call.duration
             return call.id
@@ -246,6 +256,13 @@ class ElevenLabsWebhooks:
 
         call_id, _ = await self._once("call_initiation_failure", organization_id, conversation_id, apply)
         return call_id
+
+
+def _no_op(call_id: str) -> Apply:
+    async def apply(_session: AsyncSession) -> str:
+        return call_id
+
+    return apply
 
 
 def _key(event: str, organization_id: str, conversation_id: str) -> str:
@@ -275,6 +292,9 @@ def _decode_audio(value: Any) -> bytes:
     if not isinstance(value, str) or not value:
         raise ValidationFailed.of("body", "data.full_audio is missing")
     try:
-        return base64.b64decode(value, validate=True)
+        audio = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed.of("body", "data.full_audio is not base64") from None
+    if not is_mp3(audio[:SNIFF_BYTES]):
+        raise ValidationFailed.of("body", "data.full_audio is not MP3 audio")
+    return audio

@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tether_relay.calls.models import Call, Recording
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.models import Call
+from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.db import utcnow
 from tether_relay.errors import ValidationFailed
-from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
 from tether_relay.providers.errors import InvalidWebhookSignature, WebhookTimestampRefused
 from tether_relay.providers.sinch import signature
@@ -68,7 +67,7 @@ class SinchWebhooks:
 
         async def apply(session: AsyncSession) -> str:
             call = await CallRepository(session).find_or_create(organization_id, PROVIDER, call_id_sinch)
-            _APPLY[name](call, event, session)
+            await _APPLY[name](call, event, session)
             return call.id
 
         call_id, _ = await apply_once(
@@ -81,7 +80,7 @@ class SinchWebhooks:
         return name, call_id
 
 
-def _ice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
+async def _ice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
     to: dict[str, Any] = event["to"] if isinstance(event.get("to"), dict) else {}
     call.direction = call.direction or "inbound"
     call.from_number = call.from_number or _number(event.get("cli"))
@@ -91,13 +90,13 @@ def _ice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
         call.status = "ringing"
 
 
-def _ace(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
+async def _ace(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
     call.answer_time = call.answer_time or _time(event.get("timestamp"))
     if call.status in ("initiated", "ringing"):
         call.status = "in-progress"
 
 
-def _dice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
+async def _dice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
     to: dict[str, Any] = event["to"] if isinstance(event.get("to"), dict) else {}
     call.status = _RESULTS.get(str(event.get("result")), "completed")
     call.end_time = call.end_time or _time(event.get("timestamp"))
@@ -107,28 +106,26 @@ def _dice(call: Call, event: dict[str, Any], _session: AsyncSession) -> None:
     call.to_number = call.to_number or _number(to.get("endpoint"))
 
 
-def _notify(call: Call, event: dict[str, Any], session: AsyncSession) -> None:
+async def _notify(call: Call, event: dict[str, Any], session: AsyncSession) -> None:
     kind, key = event.get("type"), _bucket_key(event.get("destination"))
     if key is None or kind not in ("recording_available", "transcription_available"):
         return  # recording_finished, amd, …: nothing to keep
+    calls = CallRepository(session)
     stored = next((r for r in call.recordings if r.storage_bucket == SINCH), None)
     if kind == "recording_available":
         if stored is None:
-            pending = (call.provider_metadata or {}).get("transcriptKey")
-            session.add(
-                Recording(
-                    id=new_recording_id(),
-                    call_id=call.id,
-                    storage_bucket=SINCH,
-                    storage_key=key,
-                    content_type="audio/wav" if key.endswith(".wav") else "audio/mpeg",
-                    duration=call.duration,
-                    transcript_key=pending,
-                )
+            recording = NewRecording(
+                storage_bucket=SINCH,
+                storage_key=key,
+                content_type="audio/wav" if key.endswith(".wav") else "audio/mpeg",
+                duration=call.duration,
+                transcript_key=(call.provider_metadata or {}).get("transcriptKey"),
             )
+            await calls.attach_recording(call.id, recording)  # refused if the recording was deleted
     elif stored is not None:
-        stored.transcript_key = key
-    else:  # the transcript was announced before the recording: keep it for when the recording arrives
+        await calls.update_recording(call.id, stored.id, transcript_key=key)
+    elif call.recording_deleted_at is None:
+        # The transcript was announced before the recording: keep it for when the recording arrives.
         call.provider_metadata = {**(call.provider_metadata or {}), "transcriptKey": key}
 
 

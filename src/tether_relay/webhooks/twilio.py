@@ -14,10 +14,8 @@ from urllib.parse import parse_qsl
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tether_relay.calls.models import Recording
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.errors import ValidationFailed
-from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
 from tether_relay.providers.errors import InvalidWebhookSignature
 from tether_relay.providers.twilio import signature
@@ -84,8 +82,8 @@ class TwilioWebhooks:
             call.direction = call.direction or _DIRECTIONS.get(values.get("Direction", ""))
             if _STATUS_ORDER[status] >= _STATUS_ORDER.get(call.status, -1):
                 call.status = status
-            if values.get("CallDuration", "").isdigit():
-                call.duration = float(values["CallDuration"])
+            if (seconds := _bounded(values.get("CallDuration", ""), 10**7)) is not None:
+                call.duration = seconds
             if at is not None:
                 if status in ("queued", "initiated", "ringing"):
                     call.start_time = call.start_time or at
@@ -116,20 +114,17 @@ class TwilioWebhooks:
         channels = values.get("RecordingChannels", "")
 
         async def apply(session: AsyncSession) -> str:
-            call = await CallRepository(session).find_or_create(organization_id, PROVIDER, call_sid)
+            calls = CallRepository(session)
+            call = await calls.find_or_create(organization_id, PROVIDER, call_sid)
             known = next((r for r in call.recordings if r.provider_recording_id == recording_sid), None)
             if completed and known is None:
-                session.add(
-                    Recording(
-                        id=new_recording_id(),
-                        call_id=call.id,
-                        provider_recording_id=recording_sid,
-                        content_type="audio/mpeg",
-                        duration=float(duration) if duration.isdigit() else None,
-                        channels=int(channels) if channels.isdigit() else None,
-                        reference_url=(values.get("RecordingUrl") or None),
-                    )
+                recording = NewRecording(
+                    provider_recording_id=recording_sid,
+                    duration=_bounded(duration, 10**7),
+                    channels=int(_bounded(channels, 64) or 0) or None,
+                    reference_url=(values.get("RecordingUrl") or None),
                 )
+                await calls.attach_recording(call.id, recording)  # refused if the recording was deleted
             return call.id
 
         call_id, _ = await apply_once(
@@ -147,6 +142,13 @@ def _call_sid(values: dict[str, str]) -> str:
     if not is_sid("CA", call_sid):
         raise ValidationFailed.of("CallSid", "CallSid is not a Twilio call SID")
     return call_sid
+
+
+def _bounded(value: str, most: int) -> float | None:
+    """A whole number Twilio sent as text, if it is one and at most `most` (else unknown)."""
+    if not value.isascii() or not value.isdigit() or len(value) > len(str(most)) or int(value) > most:
+        return None
+    return float(value)
 
 
 def _pairs(form: Form) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from tether_relay.errors import RecordingNotFound, RecordingNotReady
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.providers.audio import SNIFF_BYTES, is_mp3
 from tether_relay.providers.base import (
     CallDetails,
     CallRef,
@@ -18,7 +19,7 @@ from tether_relay.providers.base import (
 )
 from tether_relay.providers.elevenlabs.client import ElevenLabsClient, is_conversation_id
 from tether_relay.providers.elevenlabs.payloads import Conversation
-from tether_relay.providers.errors import ElevenLabsCredentialsMissing
+from tether_relay.providers.errors import ElevenLabsCredentialsMissing, RecordingFetchFailed
 from tether_relay.providers.stored import StoredAudio
 from tether_relay.storage.buckets import RECORDINGS, recording_key
 from tether_relay.transcripts.model import Utterance, to_text
@@ -55,6 +56,8 @@ class ElevenLabsProvider:
             if conversation is not None and conversation.status in _PENDING:
                 raise RecordingNotReady()
             raise RecordingNotFound()
+        if not is_mp3(audio[:SNIFF_BYTES]):  # stored only if it is audio: an error page is a failure
+            raise RecordingFetchFailed(self.name, 200, "the audio body is not audio")
         recording_id = recording.recording_id if recording else new_recording_id()
         key = recording_key(call.organization_id, call.call_id, recording_id, "mp3")
         await self._stored.buckets.get(RECORDINGS).put(key, audio, "audio/mpeg")
@@ -71,9 +74,11 @@ class ElevenLabsProvider:
         return await self._client.delete_conversation(api_key, call.provider_call_id)
 
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
-        api_key = await self._api_key(call.organization_id)
-        if api_key is None or not is_conversation_id(call.provider_call_id):
+        if not is_conversation_id(call.provider_call_id):
             return TranscriptResult.unavailable(SOURCE)
+        api_key = await self._api_key(call.organization_id)
+        if api_key is None:  # the webhook may still bring it, or the key be configured: not final
+            return TranscriptResult.failed(SOURCE)
         conversation = await self._client.conversation(api_key, call.provider_call_id)
         if conversation is None:
             return TranscriptResult.unavailable(SOURCE)

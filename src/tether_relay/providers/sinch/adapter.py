@@ -45,8 +45,8 @@ class SinchProvider:
         try:
             document = json.loads(raw)
         except ValueError:
-            return TranscriptResult.unavailable(SOURCE)
+            return TranscriptResult.failed(SOURCE)  # not a valid answer: never cached as final
         data, text = transcript.parse(document)
         if data is None and text is None:
-            return TranscriptResult.unavailable(SOURCE)
+            return TranscriptResult.failed(SOURCE)
         return TranscriptResult("ready", SOURCE, data, text)

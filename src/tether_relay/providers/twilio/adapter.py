@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from tether_relay.errors import RecordingNotFound, RecordingNotReady
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore, TwilioCredentials
+from tether_relay.providers.audio import SNIFF_BYTES, is_mp3
 from tether_relay.providers.base import (
     CallRef,
     FetchedAudio,
@@ -17,7 +18,7 @@ from tether_relay.providers.base import (
     RecordingRef,
     TranscriptResult,
 )
-from tether_relay.providers.errors import TwilioCredentialsMissing
+from tether_relay.providers.errors import RecordingFetchFailed, TwilioCredentialsMissing
 from tether_relay.providers.twilio import payloads
 from tether_relay.providers.twilio.client import TwilioClient
 from tether_relay.providers.twilio.payloads import is_sid
@@ -62,6 +63,9 @@ class TwilioProvider:
         body = await self._client.media(creds, ref.provider_recording_id)
         if body is None:
             raise RecordingNotFound()
+        if not is_mp3(body.first_bytes(SNIFF_BYTES)):  # a 200 with an error page is a failed fetch
+            await body.aclose()
+            raise RecordingFetchFailed(self.name, 200, "the media body is not audio")
         return FetchedAudio(
             InlineAudio("audio/mpeg", body.chunks(), body.aclose),
             ref,
@@ -104,7 +108,7 @@ class TwilioProvider:
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
         creds = await self._credentials.twilio(call.organization_id)
         if creds is None:
-            return TranscriptResult.unavailable(LEGACY)
+            return TranscriptResult.failed(LEGACY)  # credentials may come; the transcript is still there
         sid = recording.provider_recording_id if recording else None
         if not is_sid("RE", sid):
             return TranscriptResult.pending(LEGACY)

@@ -12,6 +12,7 @@ import httpx
 from pydantic import BaseModel
 
 from tether_relay.organizations.credentials import TwilioCredentials
+from tether_relay.providers.errors import RecordingFetchFailed
 from tether_relay.providers.http import (
     RetryPolicy,
     UpstreamBody,
@@ -144,8 +145,8 @@ class TwilioClient:
             if url is None:
                 return
             page = await self._json(creds, url, payloads.SentencePage, params=params)
-            if page is None:
-                return
+            if page is None:  # a completed transcript's page is missing: half a transcript is no answer
+                raise RecordingFetchFailed(PROVIDER, 404, "a sentences page is missing")
             for sentence in page.sentences:
                 yield sentence
             url, params = self._next_page(page.meta), None
