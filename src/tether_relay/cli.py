@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ import uvicorn
 
 from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
+from tether_relay.calls.storage_sweep import DEFAULT_GRACE, StorageSweep
 from tether_relay.demo import DemoCall, ensure_demo_call
 from tether_relay.errors import AppError
 from tether_relay.keys import load_keys
@@ -154,6 +156,40 @@ def retention_sweep(
 
     if asyncio.run(run()):
         raise typer.Exit(1)
+
+
+storage = typer.Typer(help="Our recordings bucket.", no_args_is_help=True)
+app.add_typer(storage, name="storage")
+
+
+@storage.command("sweep")
+def storage_sweep(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be deleted; delete nothing.")
+    ] = False,
+    grace_hours: Annotated[
+        float,
+        typer.Option(
+            help="Only objects older than this many hours (an upload in progress is younger).", min=0
+        ),
+    ] = DEFAULT_GRACE.total_seconds() / 3600,
+) -> None:
+    """Delete the objects in our recordings bucket that no recording names (left by a crash between an
+    upload and its row's commit). A named object is never touched. One line per object, then a summary."""
+
+    async def run() -> None:
+        runtime = build_runtime(Settings())
+        try:
+            sweep = StorageSweep(runtime.sessions, runtime.buckets)
+            orphans = await sweep.sweep(grace=timedelta(hours=grace_hours), dry_run=dry_run)
+            verb = "would delete" if dry_run else "deleted"
+            for orphan in orphans:
+                typer.echo(f"{verb}\t{orphan.bucket}\t{orphan.key}\t{orphan.modified_at.isoformat()}")
+            typer.echo(f"{verb} {len(orphans)} unreferenced object(s)")
+        finally:
+            await runtime.close()
+
+    asyncio.run(run())
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 CHUNK_BYTES = 256 * 1024  # reads for streaming: a few of these per reader is all the memory it takes
@@ -8,6 +10,12 @@ CHUNK_BYTES = 256 * 1024  # reads for streaming: a few of these per reader is al
 
 class StorageError(Exception):
     """A store could not do what was asked (network, permissions, missing object)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedObject:
+    key: str
+    modified_at: datetime  # aware, UTC
 
 
 class ObjectStore(Protocol):
@@ -32,3 +40,7 @@ class ObjectStore(Protocol):
         ...
 
     def signed_url(self, key: str, ttl_seconds: int) -> str: ...
+
+    def listing(self) -> AsyncIterator[ListedObject]:
+        """Every object in the bucket, a page at a time (for the sweep of unreferenced objects)."""
+        ...

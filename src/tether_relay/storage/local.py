@@ -13,10 +13,11 @@ import hmac
 import os
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from tether_relay.storage.base import CHUNK_BYTES, StorageError
+from tether_relay.storage.base import CHUNK_BYTES, ListedObject, StorageError
 
 
 class LocalStore:
@@ -71,6 +72,20 @@ class LocalStore:
                     raise StorageError("object shorter than its size")
                 left -= len(chunk)
                 yield chunk
+
+    async def listing(self) -> AsyncIterator[ListedObject]:
+        def walk() -> list[ListedObject]:
+            found = []
+            for path in self._root.rglob("*"):
+                if path.is_file():
+                    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                    found.append(ListedObject(path.relative_to(self._root).as_posix(), modified))
+            return found
+
+        if not self._root.exists():
+            return
+        for listed in await asyncio.to_thread(walk):
+            yield listed
 
     def signed_url(self, key: str, ttl_seconds: int, *, now: float | None = None) -> str:
         expires = int(now if now is not None else time.time()) + ttl_seconds

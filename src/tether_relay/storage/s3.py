@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -15,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tether_relay.settings import BucketSettings
-from tether_relay.storage.base import CHUNK_BYTES, StorageError
+from tether_relay.storage.base import CHUNK_BYTES, ListedObject, StorageError
 from tether_relay.storage.sigv4 import presign_get
 
 if TYPE_CHECKING:
@@ -116,6 +117,25 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             # The store's name and the error class are enough for the logs; never the credentials.
             raise StorageError(f"S3 operation failed: {type(exc).__name__}") from None
+
+    async def listing(self) -> AsyncIterator[ListedObject]:
+        def page(token: str | None) -> Any:
+            client, bucket = self._boto(), self._bucket.bucket
+            if token is None:
+                return client.list_objects_v2(Bucket=bucket, MaxKeys=1000)
+            return client.list_objects_v2(Bucket=bucket, MaxKeys=1000, ContinuationToken=token)
+
+        token: str | None = None
+        while True:
+            try:
+                answer = await asyncio.to_thread(page, token)
+            except (BotoCoreError, ClientError) as exc:
+                raise StorageError(f"S3 operation failed: {type(exc).__name__}") from None
+            for item in answer.get("Contents", []):
+                yield ListedObject(item["Key"], item["LastModified"].astimezone(UTC))
+            token = answer.get("NextContinuationToken")
+            if not answer.get("IsTruncated") or not token:
+                return
 
     def signed_url(self, key: str, ttl_seconds: int) -> str:
         b = self._bucket
