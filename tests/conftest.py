@@ -29,6 +29,7 @@ from tether_relay.settings import Settings
 
 if TYPE_CHECKING:  # the fakes are plugins (below); importing them here would defeat assertion rewriting
     from tests.fakes.elevenlabs import ElevenLabsFake
+    from tests.fakes.s3 import S3Server
     from tests.fakes.twilio import TwilioFake
 
 pytest_plugins = ["tests.fakes.s3", "tests.fakes.twilio", "tests.fakes.elevenlabs", "tests.fakes.vendor"]
@@ -156,3 +157,26 @@ def auth(organization_id: str, role: str | None = "ADMIN") -> dict[str, str]:
 
 def superadmin(organization_id: str) -> dict[str, str]:
     return auth(organization_id, "SUPERADMIN")
+
+
+@pytest.fixture
+async def s3_app(database_url: str, tmp_path: Path, s3_server: S3Server) -> AsyncIterator[FastAPI]:
+    """The app with both buckets on the real S3-compatible server."""
+    from tests.fakes.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        r2_endpoint_url=s3_server.endpoint_url,
+        r2_bucket=s3_server.new_bucket(),
+        r2_access_key_id=ACCESS_KEY_ID,
+        r2_secret_access_key=SECRET_ACCESS_KEY,
+        sinch_s3_endpoint_url=s3_server.endpoint_url,
+        sinch_s3_bucket=s3_server.new_bucket(),
+        sinch_s3_access_key_id=ACCESS_KEY_ID,
+        sinch_s3_secret_access_key=SECRET_ACCESS_KEY,
+        sinch_s3_region="eu-central-1",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app

@@ -22,6 +22,7 @@ class Fault:
     times: int
     path_contains: str
     delay: float = 0.0
+    after: int = 0  # let this many matching requests through first
 
 
 @dataclass
@@ -32,15 +33,20 @@ class FaultPlan:
     requests: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, kind: Kind, *, times: int = 1, path_contains: str = "", delay: float = 0.0) -> None:
+    def add(
+        self, kind: Kind, *, times: int = 1, path_contains: str = "", delay: float = 0.0, after: int = 0
+    ) -> None:
         with self._lock:
-            self.faults.append(Fault(kind, times, path_contains, delay))
+            self.faults.append(Fault(kind, times, path_contains, delay, after))
 
     def take(self, path: str) -> Fault | None:
         with self._lock:
             self.requests[path] += 1
             for fault in self.faults:
                 if fault.times > 0 and fault.path_contains in path:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     return fault
         return None

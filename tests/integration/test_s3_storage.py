@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from tests.conftest import auth, make_settings
+from tests.conftest import auth
 from tests.factories import AUDIO, make_call
 from tests.fakes.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, S3Server
-from tether_relay.app import create_app
 from tether_relay.runtime import Runtime
 from tether_relay.settings import BucketSettings
 from tether_relay.storage.s3 import S3Store
-
-
-@pytest.fixture
-async def s3_app(database_url: str, tmp_path: Path, s3_server: S3Server) -> AsyncIterator[FastAPI]:
-    settings = make_settings(
-        database_url,
-        tmp_path,
-        r2_endpoint_url=s3_server.endpoint_url,
-        r2_bucket=s3_server.new_bucket(),
-        r2_access_key_id=ACCESS_KEY_ID,
-        r2_secret_access_key=SECRET_ACCESS_KEY,
-        sinch_s3_endpoint_url=s3_server.endpoint_url,
-        sinch_s3_bucket=s3_server.new_bucket(),
-        sinch_s3_access_key_id=ACCESS_KEY_ID,
-        sinch_s3_secret_access_key=SECRET_ACCESS_KEY,
-        sinch_s3_region="eu-central-1",
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
 
 
 @pytest.mark.parametrize(
