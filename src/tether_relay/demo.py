@@ -10,8 +10,8 @@ import wave
 from dataclasses import dataclass
 
 from tether_relay.auth.tokens import mint_token
-from tether_relay.calls.models import Call, Recording
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.models import Call
+from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.db import utcnow
 from tether_relay.ids import new_call_id, new_recording_id
 from tether_relay.organizations.repository import OrganizationRepository
@@ -95,7 +95,9 @@ async def _create(runtime: Runtime, calls: CallRepository) -> Call:
         transcription_source="demo",
         transcription_fetched_at=utcnow(),
     )
-    recording = Recording(
+    calls.add(call)
+    await calls.flush()
+    recording = NewRecording(
         id=recording_id,
         storage_bucket=RECORDINGS,
         storage_key=key,
@@ -104,6 +106,5 @@ async def _create(runtime: Runtime, calls: CallRepository) -> Call:
         duration=4.0,
         channels=1,
     )
-    calls.add(call, recording)
-    await calls.flush()
+    await calls.attach_recording(call.id, recording)
     return call

@@ -14,16 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tether_relay.calls.models import Call, Recording, RecordingDeletion
+from tether_relay.calls.models import Recording, RecordingDeletion
 from tether_relay.calls.repository import CallRepository, StoredKey
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.db import utcnow
 from tether_relay.errors import CallNotFound, RecordingDeletionFailed
-from tether_relay.organizations.models import Organization
+from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.providers.base import CallRef, ProviderCopy, RecordingRef
 from tether_relay.providers.errors import ProviderError
 from tether_relay.providers.registry import ProviderRegistry
@@ -84,12 +83,9 @@ class DeletionService:
         if call is None:
             raise CallNotFound()
         async with self._sessions() as session:
-            earlier = await session.get(RecordingDeletion, call_id)
-            recordings = list(
-                await session.scalars(
-                    select(Recording).where(Recording.call_id == call_id).order_by(Recording.created_at)
-                )
-            )
+            calls = CallRepository(session)
+            earlier = await calls.deletion_of(call_id)
+            recordings = await calls.recordings_of(call_id)
         if earlier is not None and earlier.provider_copy != "failed":
             return Receipt.of(earlier)  # deleting twice is answered with the first receipt
         latest = recordings[-1].ref() if recordings else call.recording
@@ -111,21 +107,10 @@ class DeletionService:
         One query per organisation with a retention period, on ix_calls_organization_id_sort_time."""
         now = now or self._clock()
         async with self._sessions() as session:
-            periods = await session.execute(
-                select(Organization.id, Organization.retention_days).where(
-                    Organization.retention_days.is_not(None)
-                )
-            )
             found = []
-            for organization_id, days in list(periods):
-                rows = await session.execute(
-                    select(Call.id, Call.provider, Call.sort_time)
-                    .where(
-                        Call.organization_id == organization_id,
-                        Call.sort_time < now - timedelta(days=days or 0),
-                        Call.recording_deleted_at.is_(None),
-                    )
-                    .order_by(Call.sort_time)
+            for organization_id, days in await OrganizationRepository(session).retention_periods():
+                rows = await CallRepository(session).past_retention(
+                    organization_id, now - timedelta(days=days)
                 )
                 found += [
                     Expired(organization_id, call_id, provider, round((now - at).total_seconds() / 86400, 1))
@@ -161,7 +146,8 @@ class DeletionService:
         (should that fail, the object is unreferenced and `tether-relay storage sweep` removes it)."""
         try:
             async with self._sessions() as session:
-                row = await session.get(RecordingDeletion, deletion.call_id)
+                calls = CallRepository(session)
+                row = await calls.deletion_of(deletion.call_id)
                 if row is None:
                     row = deletion
                     session.add(row)
@@ -169,12 +155,12 @@ class DeletionService:
                     row.provider_copy = deletion.provider_copy
                     if deletion.stored_copy == "deleted":
                         row.stored_copy = deletion.stored_copy
-                late = await CallRepository(session).mark_deleted(deletion.call_id, row.deleted_at)
+                late = await calls.mark_deleted(deletion.call_id, row.deleted_at)
                 await session.commit()
                 receipt = Receipt.of(row)
         except IntegrityError:  # another request or replica recorded it first: its receipt stands
             async with self._sessions() as session:
-                first = await session.get(RecordingDeletion, deletion.call_id)
+                first = await CallRepository(session).deletion_of(deletion.call_id)
             assert first is not None
             return Receipt.of(first)
         await self._delete_late(late)

@@ -62,7 +62,9 @@ class Call(Base):
     sort_time: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     recordings: Mapped[list[Recording]] = relationship(
-        back_populates="call", order_by="[Recording.created_at, Recording.id]", lazy="raise"
+        back_populates="call",
+        order_by="[Recording.created_at, Recording.id]",
+        lazy="raise",  # RECORDING_ORDER
     )
 
 
@@ -106,6 +108,10 @@ class Recording(Base):
             self.duration,
             self.transcript_key,
         )
+
+
+# The one order of a call's recordings, oldest first: the latest recording is the last.
+RECORDING_ORDER = (Recording.created_at, Recording.id)
 
 
 class RecordingDeletion(Base):

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from tether_relay.auth.principal import Principal
-from tether_relay.calls.models import Call, Recording
+from tether_relay.calls.models import RECORDING_ORDER, Call, Recording, RecordingDeletion
 from tether_relay.db import utcnow
 from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
@@ -106,6 +106,29 @@ class CallRepository:
     async def get(self, call_id: str) -> Call | None:
         return await self._session.get(Call, call_id, populate_existing=True)
 
+    async def recordings_of(self, call_id: str) -> list[Recording]:
+        """A call's recordings, oldest first; the last is the latest (the order of Call.recordings and of
+        the snapshot's latest recording)."""
+        query = select(Recording).where(Recording.call_id == call_id).order_by(*RECORDING_ORDER)
+        return list(await self._session.scalars(query))
+
+    async def deletion_of(self, call_id: str) -> RecordingDeletion | None:
+        return await self._session.get(RecordingDeletion, call_id, populate_existing=True)
+
+    async def past_retention(self, organization_id: str, before: datetime) -> list[tuple[str, str, datetime]]:
+        """(call, provider, history time) of the organisation's calls older than `before` whose recording
+        is not deleted; served by ix_calls_organization_id_sort_time."""
+        rows = await self._session.execute(
+            select(Call.id, Call.provider, Call.sort_time)
+            .where(
+                Call.organization_id == organization_id,
+                Call.sort_time < before,
+                Call.recording_deleted_at.is_(None),
+            )
+            .order_by(Call.sort_time)
+        )
+        return [(call_id, provider, at) for call_id, provider, at in rows]
+
     async def find_by_provider_id(
         self, organization_id: str, provider: str, provider_call_id: str
     ) -> Call | None:
@@ -142,11 +165,9 @@ class CallRepository:
             await self._session.flush()
         return call
 
-    def add(self, call: Call, *recordings: Recording) -> None:
+    def add(self, call: Call) -> None:
+        """A new call; its recordings are attached with `attach_recording`, the one way rows are made."""
         self._session.add(call)
-        for recording in recordings:
-            recording.call_id = call.id
-            self._session.add(recording)
 
     async def flush(self) -> None:
         await self._session.flush()

@@ -27,7 +27,7 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
-from tether_relay.calls.models import Call, Recording
+from tether_relay.calls.models import RECORDING_ORDER, Call, Recording
 from tether_relay.providers.base import CallRef, RecordingRef
 
 
@@ -91,7 +91,7 @@ _newer = aliased(Recording)
 _LATEST_RECORDING = (
     select(_newer.id)
     .where(_newer.call_id == Call.id)
-    .order_by(_newer.created_at.desc(), _newer.id.desc())
+    .order_by(*(getattr(_newer, column.key).desc() for column in RECORDING_ORDER))
     .limit(1)
     .correlate(Call)
     .scalar_subquery()

@@ -25,6 +25,15 @@ class OrganizationRepository:
         found = await self._session.scalar(select(Organization.id).where(Organization.id == organization_id))
         return found is not None
 
+    async def retention_periods(self) -> list[tuple[str, int]]:
+        """(organisation, days) for every organisation that keeps recordings for a limited time."""
+        rows = await self._session.execute(
+            select(Organization.id, Organization.retention_days).where(
+                Organization.retention_days.is_not(None)
+            )
+        )
+        return [(organization_id, days) for organization_id, days in rows if days]
+
     async def set_retention(self, organization_id: str, days: int | None) -> None:
         await self.ensure(organization_id)
         organization = await self._session.get(Organization, organization_id)
