@@ -42,6 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         description="One API for the recording and transcript of every call, whatever provider carried it.",
         lifespan=lifespan,
+        # Starlette would answer `/path/` with a redirect built from the client's Host header (an open
+        # redirect for anyone who can forge it); a path is served as written or is a 404.
+        redirect_slashes=False,
     )
     app.add_middleware(BodyLimits, large=settings.max_body_bytes, small=settings.max_json_body_bytes)
     if settings.cors_origin_list:
