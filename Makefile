@@ -23,6 +23,7 @@ lint: install
 	$(UV) run --frozen ruff check src tests bench
 	$(UV) run --frozen ruff format --check src tests bench
 	$(UV) run --frozen mypy
+	$(UV) run --frozen lint-imports
 
 test: lint
 	$(UV) run --frozen pytest

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
 from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
@@ -29,10 +30,26 @@ app = typer.Typer(
 )
 
 
+def load_settings(**overrides: Any) -> Settings:
+    """The settings, or one line on stderr saying what is wrong with them and exit status 2: every command
+    reads its configuration here, so a bad one (development mode off loopback, a short secret) stops it
+    before anything is built or listened on."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            (f"TETHER_{'_'.join(map(str, error['loc'])).upper()}: " if error["loc"] else "")
+            + error["msg"].removeprefix("Value error, ")
+            for error in exc.errors()
+        )
+        typer.echo(f"tether-relay: refusing to start: {reasons}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database (TETHER_DATABASE_URL) to the newest schema."""
-    upgrade(Settings().database_url)
+    upgrade(load_settings().database_url)
     typer.echo("database is up to date")
 
 
@@ -43,7 +60,7 @@ def serve(
 ) -> None:
     """Migrate, then serve the API (uvloop + httptools). Without TETHER_JWT_SECRET: development mode."""
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = load_settings(**overrides)
     configure_logging(settings.log_level)
     upgrade(settings.database_url)
     if settings.development_mode:
@@ -88,7 +105,7 @@ def token(
     ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 3600,
 ) -> None:
     """Mint a bearer JWT for an organisation and role (operators and tests)."""
-    keys = load_keys(Settings())
+    keys = load_keys(load_settings())
     typer.echo(
         mint_token(keys.jwt_secret, user_id=user, organization_id=organization, role=role, ttl_seconds=ttl)
     )
@@ -108,7 +125,7 @@ def retention_set(
     """Set how long an organisation's recordings are kept."""
 
     async def run() -> None:
-        runtime = build_runtime(Settings())
+        runtime = build_runtime(load_settings())
         try:
             async with runtime.sessions() as session:
                 await OrganizationRepository(session).set_retention(organization, days or None)
@@ -130,7 +147,7 @@ def retention_sweep(
     at once: each deletion is recorded once). Prints one line per call, then a summary."""
 
     async def run() -> int:
-        runtime = build_runtime(Settings())
+        runtime = build_runtime(load_settings())
         failed = 0
         try:
             expired = await runtime.deletions.expired()
@@ -178,7 +195,7 @@ def storage_sweep(
     upload and its row's commit). A named object is never touched. One line per object, then a summary."""
 
     async def run() -> None:
-        runtime = build_runtime(Settings())
+        runtime = build_runtime(load_settings())
         try:
             sweep = StorageSweep(runtime.sessions, runtime.buckets)
             orphans = await sweep.sweep(grace=timedelta(hours=grace_hours), dry_run=dry_run)

@@ -3,7 +3,9 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, event
@@ -12,6 +14,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from tether_relay.files import private_dir, write_private
 
 # Stable constraint names, so Alembic migrations are the same on both databases.
 NAMING_CONVENTION = {
@@ -64,9 +68,23 @@ def async_database_url(url: str) -> str:
     return url
 
 
+def prepare_sqlite_file(url: str) -> None:
+    """Create a SQLite database's folder and empty file owner-only before SQLite opens it (its -wal and
+    -shm files take the database file's mode); other URLs are left alone."""
+    url = async_database_url(url)
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix) or ":memory:" in url or "mode=memory" in url:
+        return
+    path = Path(url[len(prefix) :].split("?", 1)[0])
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):  # an empty file is an empty SQLite database
+        write_private(path, b"", exclusive=True)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = async_database_url(url)
     if url.startswith("sqlite"):
+        prepare_sqlite_file(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -17,6 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from tether_relay.files import FILE_MODE, private_dir, write_private
 from tether_relay.settings import Settings
 
 DEV_SECRETS_FILE = "dev-secrets.json"
@@ -54,15 +55,14 @@ def load_keys(settings: Settings) -> Keys:
 
 def _development_secrets(path: Path) -> dict[str, str]:
     if path.exists():
+        path.chmod(FILE_MODE)  # a file written by an older version may be readable by others
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fresh = {"jwt_secret": secrets.token_urlsafe(48), "secret_key": secrets.token_urlsafe(48)}
     # Two processes may start at once: create exclusively, and read the winner's file if we lost.
     try:
-        with path.open("x") as handle:
-            json.dump(fresh, handle)
-        path.chmod(0o600)
+        write_private(path, json.dumps(fresh).encode(), exclusive=True)
     except FileExistsError:
         return _development_secrets(path)
     return fresh

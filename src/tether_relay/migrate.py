@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from tether_relay.db import async_database_url
+from tether_relay.db import async_database_url, prepare_sqlite_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,17 +22,10 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    _prepare_sqlite_folder(database_url)
+    prepare_sqlite_file(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 
 async def upgrade_async(database_url: str, revision: str = "head") -> None:
     # Alembic's env.py runs its own event loop; keep it off the caller's.
     await asyncio.to_thread(upgrade, database_url, revision)
-
-
-def _prepare_sqlite_folder(database_url: str) -> None:
-    database_url = async_database_url(database_url)
-    prefix = "sqlite+aiosqlite:///"
-    if database_url.startswith(prefix) and ":memory:" not in database_url:
-        Path(database_url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ re-assembles them.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,21 @@ class BucketSettings:
     region: str
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine only: `localhost`, 127.0.0.0/8 or ::1. Not 0.0.0.0 or `::`
+    (every interface), not any other name (it may resolve anywhere)."""
+    host = host.strip().strip("[]").rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TETHER_", extra="ignore")
 
@@ -37,7 +53,8 @@ class Settings(BaseSettings):
     port: int = Field(default=2212, ge=1, le=65535)
     database_url: str = "sqlite+aiosqlite:///./var/tether.db"
     data_dir: Path = Path("./var")
-    # Unset means development mode: a generated secret, a demo call, a printed curl line.
+    # Unset means development mode: a generated secret, a demo call, a printed curl line; allowed only
+    # when `host` is a loopback address (see `is_loopback`), so a forgotten secret never faces a network.
     jwt_secret: SecretStr | None = None
     secret_key: SecretStr | None = None
     signed_url_ttl_seconds: int = Field(default=600, ge=1, le=MAX_SIGNED_URL_TTL_SECONDS)
@@ -96,6 +113,12 @@ class Settings(BaseSettings):
             raise ValueError("TETHER_SECRET_KEY must be at least 32 characters")
         if self.jwt_secret is not None and self.secret_key is None:
             raise ValueError("TETHER_SECRET_KEY is required outside development mode")
+        if self.development_mode and not is_loopback(self.host):
+            raise ValueError(
+                f"TETHER_JWT_SECRET is unset (development mode), which listens only on a loopback address, "
+                f"and TETHER_HOST is {self.host!r}: set TETHER_JWT_SECRET and TETHER_SECRET_KEY, or "
+                "TETHER_HOST=127.0.0.1"
+            )
         self._require_whole_bucket(
             "r2", self.r2_endpoint_url, self.r2_bucket, self.r2_access_key_id, self.r2_secret_access_key
         )

@@ -9,16 +9,20 @@ middle of a request whose own session must stay free of write locks.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.organizations.models import ProviderCredential
 from tether_relay.organizations.repository import OrganizationRepository
 
 Values = dict[str, str]
+# A change of one provider's credentials: the current values (None: there are
+# none) in, the new ones (None: remove them) out.
+Change = Callable[[Values | None], Values | None]
 
 
 class CredentialsCorrupt(Exception):
@@ -77,36 +81,50 @@ class CredentialStore:
             )
         return None if row is None else self._open(row)
 
-    async def save(
-        self, organization_id: str, provider: str, values: Values, *, lookup_key: str | None = None
-    ) -> None:
+    async def update(
+        self, organization_id: str, provider: str, change: Change, *, lookup_field: str | None = None
+    ) -> Values | None:
+        """The one read-modify-write of an organisation's credentials: `change` gets the current values
+        (None when there are none) and returns the new ones, or None to remove them. The organisation's
+        row is locked first, so concurrent changes (two partial updates of different fields, a save and a
+        delete) apply one after the other and none is lost. `lookup_field` names the lookup key's value."""
         async with self._sessions() as session:
-            await OrganizationRepository(session).ensure(organization_id)
+            await OrganizationRepository(session).lock(organization_id)
             row = await session.scalar(
-                select(ProviderCredential)
-                .where(
+                select(ProviderCredential).where(
                     ProviderCredential.organization_id == organization_id,
                     ProviderCredential.provider == provider,
                 )
-                .with_for_update()
             )
-            if row is None:
-                row = ProviderCredential(organization_id=organization_id, provider=provider, encrypted="")
-                session.add(row)
-            row.encrypted = self._seal(organization_id, provider, values)
-            row.lookup_key = lookup_key
+            values = change(None if row is None else self._open(row))
+            if values is None:
+                if row is not None:
+                    await session.delete(row)
+            else:
+                if row is None:
+                    row = ProviderCredential(organization_id=organization_id, provider=provider, encrypted="")
+                    session.add(row)
+                row.encrypted = self._seal(organization_id, provider, values)
+                row.lookup_key = values.get(lookup_field) if lookup_field else None
             await session.commit()
+        return values
+
+    async def save(
+        self, organization_id: str, provider: str, values: Values, *, lookup_field: str | None = None
+    ) -> None:
+        """Replaces the provider's credentials whole."""
+        await self.update(organization_id, provider, lambda _current: values, lookup_field=lookup_field)
 
     async def delete(self, organization_id: str, provider: str) -> bool:
-        async with self._sessions() as session:
-            result = await session.execute(
-                delete(ProviderCredential).where(
-                    ProviderCredential.organization_id == organization_id,
-                    ProviderCredential.provider == provider,
-                )
-            )
-            await session.commit()
-        return bool(getattr(result, "rowcount", 0))
+        """Removes the provider's credentials; whether there were any."""
+        existed = False
+
+        def remove(current: Values | None) -> None:
+            nonlocal existed
+            existed = current is not None
+
+        await self.update(organization_id, provider, remove)
+        return existed
 
     async def by_lookup_key(self, provider: str, lookup_key: str) -> list[tuple[str, Values]]:
         """Every organisation whose `provider` credentials carry this lookup key (one indexed query)."""

@@ -66,9 +66,7 @@ class ProviderConfigService:
         kept = {
             name: value for name, value in values.items() if name in VOICE_PROVIDER_FIELDS[provider] and value
         }
-        await self._credentials.save(
-            organization_id, provider, kept, lookup_key=kept.get(LOOKUP_FIELD[provider])
-        )
+        await self._credentials.save(organization_id, provider, kept, lookup_field=LOOKUP_FIELD[provider])
 
     async def describe_voice_providers(self, organization_id: str) -> dict[str, Any]:
         described: dict[str, Any] = {}
@@ -82,18 +80,23 @@ class ProviderConfigService:
     ) -> str | None:
         """Partial update: a field given as null clears it, a field left out stays. Returns a freshly
         generated tool secret (the only time it is shown in full), if one was asked for."""
-        values = dict(await self._credentials.get(organization_id, "elevenlabs") or {})
-        for name, value in changes.items():
-            if name not in VOICE_AI_FIELDS:
-                continue
-            if value is None:
-                values.pop(name, None)
-            else:
-                values[name] = value
         tool_secret = secrets.token_hex(32) if generate_tool_secret else None
-        if tool_secret is not None:
-            values["elevenlabsToolSecret"] = tool_secret
-        await self._credentials.save(organization_id, "elevenlabs", values)
+
+        def apply(current: Values | None) -> Values:
+            values = dict(current or {})
+            for name, value in changes.items():
+                if name not in VOICE_AI_FIELDS:
+                    continue
+                if value is None:
+                    values.pop(name, None)
+                else:
+                    values[name] = value
+            if tool_secret is not None:
+                values["elevenlabsToolSecret"] = tool_secret
+            return values
+
+        # Applied under the organisation's lock: a concurrent partial update of another field is kept.
+        await self._credentials.update(organization_id, "elevenlabs", apply)
         return tool_secret
 
     async def describe_voice_ai(self, organization_id: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,21 @@ class OrganizationRepository:
                 await self._session.execute(insert(Organization).values(id=organization_id))
         except IntegrityError:
             pass  # another request or replica created it first
+
+    async def lock(self, organization_id: str) -> None:
+        """Hold the organisation's row until this transaction ends, so read-modify-writes of what hangs off
+        it (its provider credentials) run one at a time, across replicas too.
+
+        An UPDATE rather than SELECT … FOR UPDATE because it locks on both databases: a row lock on
+        PostgreSQL, and on SQLite (where FOR UPDATE is ignored and the driver begins a transaction only at
+        the first write) it takes the database's write lock before anything is read, waiting out any other
+        writer (busy_timeout) and then reading what that writer committed."""
+        await self.ensure(organization_id)
+        await self._session.execute(
+            update(Organization)
+            .where(Organization.id == organization_id)
+            .values(retention_days=Organization.retention_days)
+        )
 
     async def exists(self, organization_id: str) -> bool:
         found = await self._session.scalar(select(Organization.id).where(Organization.id == organization_id))

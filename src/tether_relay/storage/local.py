@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from tether_relay.files import private_dir, write_private
 from tether_relay.storage.base import CHUNK_BYTES, ListedObject, StorageError
 
 
@@ -39,10 +40,10 @@ class LocalStore:
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a reader never sees half a file.
+        private_dir(path.parent)
+        # Write then rename, so a reader never sees half a file; owner-only, as recordings are personal.
         partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(data)
+        write_private(partial, data)
         partial.replace(path)
 
     async def get(self, key: str) -> bytes | None:

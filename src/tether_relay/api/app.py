@@ -1,0 +1,76 @@
+"""create_app(settings): the HTTP wiring. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tether_relay.api import errors, openapi
+from tether_relay.api.body_limit import BodyLimits
+from tether_relay.api.request_context import RequestContext
+from tether_relay.api.routes import (
+    api_keys,
+    calls,
+    health,
+    ingest,
+    media,
+    playback,
+    player,
+    provider_config,
+    recordings,
+    webhooks,
+)
+from tether_relay.runtime import Runtime, build_runtime
+from tether_relay.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime: Runtime = build_runtime(settings)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="Tether Relay",
+        version="0.1.0",
+        description="One API for the recording and transcript of every call, whatever provider carried it.",
+        lifespan=lifespan,
+        # Starlette would answer `/path/` with a redirect built from the client's Host header (an open
+        # redirect for anyone who can forge it); a path is served as written or is a 404.
+        redirect_slashes=False,
+    )
+    app.add_middleware(BodyLimits, large=settings.max_body_bytes, small=settings.max_json_body_bytes)
+    if settings.cors_origin_list:
+        # Browser players on these origins may call the API and read the range headers of the audio.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "HEAD", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Range", "If-None-Match", "Content-Type"],
+            expose_headers=["Accept-Ranges", "Content-Range", "Content-Length", "ETag", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContext)  # outermost: sees every request, CORS preflights included
+    errors.install(app)
+    openapi.install(app)
+    for router in (
+        recordings.router,
+        playback.router,
+        calls.router,
+        ingest.router,
+        provider_config.router,
+        api_keys.router,
+        webhooks.router,
+        media.router,
+        health.router,
+        player.router,
+    ):
+        app.include_router(router)
+    return app
