@@ -140,8 +140,21 @@ class CallRepository:
         return (await self._session.scalars(query)).one_or_none()
 
     async def find_or_create(self, organization_id: str, provider: str, provider_call_id: str) -> Call:
-        """The call a provider event is about, created if this is the first event of it. A concurrent
-        creation surfaces as IntegrityError at commit; webhooks/events.py retries the whole event then."""
+        """The call a provider event is about, created if this is the first event of it, and held until
+        the transaction ends: a no-op UPDATE first takes the row lock on PostgreSQL and the write lock on
+        SQLite (whose driver would otherwise read outside any transaction, and two events of one call could
+        interleave). A concurrent creation surfaces as IntegrityError at commit; webhooks/events.py retries
+        the whole event then."""
+        await self._session.execute(
+            update(Call)
+            .where(
+                Call.organization_id == organization_id,
+                Call.provider == provider,
+                Call.provider_call_id == provider_call_id,
+            )
+            .values(provider_call_id=Call.provider_call_id, updated_at=Call.updated_at)  # changes nothing
+            .execution_options(synchronize_session=False)
+        )
         query = (
             select(Call)
             .where(
