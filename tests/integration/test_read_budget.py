@@ -22,8 +22,8 @@ from tests.factories import make_call
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.twilio import TwilioFake
 from tests.integration.test_elevenlabs_and_sinch import configure_elevenlabs
-from tests.integration.test_twilio import ORG as TWILIO_ORG
 from tests.integration.test_twilio import AUDIO, assert_error, decoded, known_call, read
+from tests.integration.test_twilio import ORG as TWILIO_ORG
 from tests.integration.test_twilio_streaming import read_streamed
 from tests.processes import service_env, service_process
 from tether_relay.runtime import Runtime
