@@ -2,7 +2,7 @@
 providers up to the first bytes of each answer, every retry and backoff included; past the read-ahead a
 body is held to the progress rule instead, so a drip is cut and a large healthy download is not.
 
-The budget is shrunk by settings (1.5 s instead of 45 s) so the tests stay fast; the code path is the one
+The budget is shrunk by settings (1.5 s instead of 40 s) so the tests stay fast; the code path is the one
 the defaults take. A provider that stalls or drips answers RECORDING_FETCH_FAILED within the budget plus a
 small slack, however many retries the policy allows; a transcript cut by the budget fails the transcript,
 never the recording."""
@@ -201,3 +201,12 @@ async def test_a_service_process_cuts_a_drip_before_and_past_the_read_ahead(
     assert broke  # cut short: the answer had started
     assert len(received) > 1024 * 1024
     assert seconds < BUDGET + 2 * 0.5 + SLACK  # two progress windows at most past the budget
+
+
+def test_with_the_defaults_a_stalled_or_dripping_read_ends_within_60_seconds() -> None:
+    """The tests above shrink the settings; the promise is about the defaults: the budget, then at most
+    two progress windows for a drip that starts just as the read-ahead is done."""
+    fields = Settings.model_fields
+    budget = fields["provider_read_budget_seconds"].default
+    window = fields["provider_progress_window_seconds"].default
+    assert budget + 2 * window <= 60

@@ -4,7 +4,7 @@ into ours (like httpx's own map_httpcore_exceptions) so nothing above this layer
 
 Time. httpx's timeouts are per read, so a provider dripping a byte at a time never trips them. Two rules
 bound a read instead:
-- the read budget (TETHER_PROVIDER_READ_BUDGET_SECONDS, 45 s): everything one logical read asks of its
+- the read budget (TETHER_PROVIDER_READ_BUDGET_SECONDS, 40 s): everything one logical read asks of its
   providers up to the first bytes of each answer (the headers and the first READ_AHEAD bytes: the whole of
   any JSON answer), every retry and backoff included, shares one deadline (providers/deadline.py). No
   attempt or backoff starts past it and none outlives it; then the read fails RECORDING_FETCH_FAILED.
@@ -12,6 +12,9 @@ bound a read instead:
   body is cut when any window of TETHER_PROVIDER_PROGRESS_WINDOW_SECONDS (10 s) of waiting on the provider
   brings fewer than TETHER_PROVIDER_PROGRESS_MIN_BYTES (64 KiB). A drip is cut within a window or two; a
   large download at any useful speed is never cut by the clock (TETHER_PROVIDER_MAX_RESPONSE_BYTES caps it).
+With the defaults, a provider that stalls or drips ends a read within 60 s of its arrival: by the budget
+(40 s), or, a drip that starts past the read-ahead, by the progress rule within two windows (20 s) of its
+start. Only a download making progress all along outlives that.
 
 Credentials. A `Credential` names its header and the origins (scheme, host, port of the configured base
 URLs) it belongs to; clients never set the header themselves. Redirects are followed here, by hand, so that
@@ -99,7 +102,7 @@ class RetryPolicy:
     breaker: CircuitBreaker = field(default_factory=lambda: CircuitBreaker(5, 30.0))
     max_response_bytes: int = 256 * 1024 * 1024
     # The budget of a provider request made outside any read (a read opens its own: deadline.py).
-    budget_seconds: float = 45.0
+    budget_seconds: float = 40.0
     progress: Progress = Progress()
 
     def delay(self, attempt: int) -> float:
