@@ -11,7 +11,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tether_relay.providers.http import Credential, RetryPolicy, origin, send
+from tether_relay.providers.http import Credential, RetryPolicy, build_http_client, origin, send
 
 HOME = "https://api.example.com"
 SECOND_HOME = "https://intelligence.example.com"  # a provider may have two configured origins (Twilio)
@@ -81,3 +81,30 @@ def test_origins_compare_scheme_host_and_default_port() -> None:
     assert origin("https://api.example.com") != origin("http://api.example.com")
     assert origin("https://api.example.com") != origin("https://api.example.com:8443")
     assert origin("https://api.example.com") != origin("https://API.example.com.evil.net")
+
+
+def test_a_cookie_a_provider_sets_never_rides_on_a_later_request() -> None:
+    """One client serves every organisation: a provider's session cookie, set while answering one, would
+    otherwise go out on the next organisation's requests (and along redirects)."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"{}", headers={"Set-Cookie": "session=org-a; Path=/"})
+
+    async def go() -> None:
+        async with build_http_client(5.0) as http:
+            http._transport = httpx.MockTransport(handle)  # the network only; the client is ours as built
+            for _ in range(2):
+                request = http.build_request("GET", f"{HOME}/x")
+                await send(
+                    http,
+                    request,
+                    provider="test",
+                    policy=RetryPolicy(1, 0.0),
+                    credential=CREDENTIALS["basic"],
+                )
+
+    asyncio.run(go())
+    assert len(seen) == 2
+    assert "cookie" not in seen[1].headers
