@@ -79,6 +79,20 @@ async def test_a_twilio_read_whose_provider_drips_or_stalls_fails_within_the_bud
 
 
 @pytest.mark.parametrize("kind", ["drip", "slow"])
+async def test_the_playback_proxy_open_is_held_to_the_same_budget(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, kind: Any
+) -> None:
+    call, _ = await known_call(client, runtime, twilio)
+    playback_url = (await read(client, call.id)).json()["playbackUrl"]
+    twilio.plan.add(kind, times=100, path_contains=".mp3", delay=0.05 if kind == "drip" else 5.0)
+
+    response, seconds = await timed(client.get(playback_url))
+
+    assert_error(response, 500, "RECORDING_FETCH_FAILED")
+    assert seconds < BUDGET + SLACK
+
+
+@pytest.mark.parametrize("kind", ["drip", "slow"])
 async def test_an_elevenlabs_audio_read_that_drips_or_stalls_fails_within_the_budget(
     client: httpx.AsyncClient, runtime: Runtime, elevenlabs: ElevenLabsFake, kind: Any
 ) -> None:
