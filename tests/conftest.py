@@ -32,7 +32,13 @@ if TYPE_CHECKING:  # the fakes are plugins (below); importing them here would de
     from tests.fakes.s3 import S3Server
     from tests.fakes.twilio import TwilioFake
 
-pytest_plugins = ["tests.fakes.s3", "tests.fakes.twilio", "tests.fakes.elevenlabs", "tests.fakes.vendor"]
+pytest_plugins = [
+    "tests.fakes.s3",
+    "tests.fakes.twilio",
+    "tests.fakes.elevenlabs",
+    "tests.fakes.vendor",
+    "tests.fakes.witness",
+]
 
 JWT_SECRET = "test-jwt-secret-" + "x" * 32
 SECRET_KEY = "test-secret-key-" + "y" * 32

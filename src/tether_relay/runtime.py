@@ -23,7 +23,7 @@ from tether_relay.providers.circuit import CircuitBreaker
 from tether_relay.providers.download import SafeDownloader
 from tether_relay.providers.elevenlabs.adapter import ElevenLabsProvider
 from tether_relay.providers.elevenlabs.client import ElevenLabsClient
-from tether_relay.providers.http import RetryPolicy, build_http_client
+from tether_relay.providers.http import Progress, RetryPolicy, build_http_client
 from tether_relay.providers.registry import ProviderRegistry
 from tether_relay.providers.sinch.adapter import SinchProvider
 from tether_relay.providers.stored import ExternalProvider, StoredAudio
@@ -80,8 +80,9 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.provider_retry_attempts,
         settings.provider_retry_backoff_seconds,
         breaker,
-        settings.provider_max_response_bytes,
-        settings.provider_attempt_seconds,
+        max_response_bytes=settings.provider_max_response_bytes,
+        budget_seconds=settings.provider_read_budget_seconds,
+        progress=Progress(settings.provider_progress_min_bytes, settings.provider_progress_window_seconds),
     )
     stored = StoredAudio(buckets, settings.signed_url_ttl_seconds)
     providers = ProviderRegistry(

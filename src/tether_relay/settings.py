@@ -76,7 +76,13 @@ class Settings(BaseSettings):
     twilio_intelligence_base_url: str = "https://intelligence.twilio.com"
     elevenlabs_api_base_url: str = "https://api.elevenlabs.io"
     provider_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # connect, and each read
-    provider_attempt_seconds: float = Field(default=120.0, gt=0, le=3600)  # one whole request, body included
+    # One read (a recording read, a playback open) gets this long from its providers up to the first bytes
+    # of each answer, every retry included (providers/http.py); a body streamed on past them must keep
+    # bringing at least provider_progress_min_bytes in every window instead. 40 s + two 10 s windows:
+    # a stalled or dripping provider ends any read within 60 s.
+    provider_read_budget_seconds: float = Field(default=40.0, gt=0, le=600)
+    provider_progress_min_bytes: int = Field(default=64 * 1024, ge=1)
+    provider_progress_window_seconds: float = Field(default=10.0, gt=0, le=600)
     # Twilio may answer 404 for a moment after a recording completes: retry this often, doubling the wait.
     provider_retry_attempts: int = Field(default=3, ge=1, le=10)
     provider_retry_backoff_seconds: float = Field(default=0.5, ge=0, le=30)

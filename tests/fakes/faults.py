@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Kind = Literal["404", "401", "500", "503", "slow", "truncate", "reset", "invalid-json", "drip"]
+Kind = Literal[
+    "404", "401", "500", "503", "slow", "truncate", "reset", "invalid-json", "drip", "pace", "redirect"
+]
 ErrorBody = Callable[[int], dict[str, Any]]
 
 
@@ -23,6 +25,12 @@ class Fault:
     path_contains: str
     delay: float = 0.0
     after: int = 0  # let this many matching requests through first
+    # "pace": `head` bytes at once, then `chunk` bytes every `delay` seconds.
+    head: int = 0
+    chunk: int = 1
+    # "redirect": answer `status` with a Location of `to` + the request's path and query.
+    to: str = ""
+    status: int = 307
 
 
 @dataclass
@@ -34,10 +42,17 @@ class FaultPlan:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
-        self, kind: Kind, *, times: int = 1, path_contains: str = "", delay: float = 0.0, after: int = 0
+        self,
+        kind: Kind,
+        *,
+        times: int = 1,
+        path_contains: str = "",
+        delay: float = 0.0,
+        after: int = 0,
+        **shape: Any,
     ) -> None:
         with self._lock:
-            self.faults.append(Fault(kind, times, path_contains, delay, after))
+            self.faults.append(Fault(kind, times, path_contains, delay, after, **shape))
 
     def take(self, path: str) -> Fault | None:
         with self._lock:
@@ -87,6 +102,19 @@ class FaultInjection:
             raise ConnectionResetError("fake: connection reset on purpose")
         elif fault.kind == "drip":
             await self._app(scope, receive, _dripping(send, fault.delay or 0.5))
+        elif fault.kind == "pace":
+            await self._app(scope, receive, _paced(send, fault))
+        elif fault.kind == "redirect":
+            query = scope["query_string"].decode()
+            location = fault.to + scope["path"] + (f"?{query}" if query else "")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": fault.status,
+                    "headers": [(b"location", location.encode()), (b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
         else:
             await self._app(scope, receive, _truncating(send))
 
@@ -115,6 +143,36 @@ def _dripping(send: Send, seconds_per_byte: float) -> Send:
         )
 
     return dripped
+
+
+PACE_SECONDS = 8.0  # then the rest at once, as for a drip
+
+
+def _paced(send: Send, fault: Fault) -> Send:
+    """The body's first `fault.head` bytes at once, then `fault.chunk` bytes every `fault.delay` seconds:
+    a healthy large download at a set speed, or (a small chunk) a drip that starts past the read-ahead."""
+
+    async def paced(message: Message) -> None:
+        if message["type"] != "http.response.body":
+            await send(message)
+            return
+        body = message.get("body", b"")
+        await send({"type": "http.response.body", "body": body[: fault.head], "more_body": True})
+        position, started = fault.head, asyncio.get_running_loop().time()
+        while position < len(body) and asyncio.get_running_loop().time() - started < PACE_SECONDS:
+            await asyncio.sleep(fault.delay)
+            chunk = body[position : position + fault.chunk]
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            position += len(chunk)
+        await send(
+            {
+                "type": "http.response.body",
+                "body": body[position:],
+                "more_body": message.get("more_body", False),
+            }
+        )
+
+    return paced
 
 
 def _truncating(send: Send) -> Send:

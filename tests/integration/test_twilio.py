@@ -340,15 +340,14 @@ async def test_an_oversized_provider_answer_is_refused_once_without_retries(
 
 
 @pytest.mark.parametrize(
-    "settings_overrides", [{"provider_timeout_seconds": 1.0, "provider_attempt_seconds": 0.5}]
+    "settings_overrides", [{"provider_timeout_seconds": 1.0, "provider_read_budget_seconds": 0.5}]
 )
-async def test_a_slow_drip_is_cut_off_by_the_attempt_deadline(
+async def test_a_slow_drip_is_cut_off_by_the_read_budget(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
     call, _ = await known_call(client, runtime, twilio)
-    twilio.plan.add(
-        "drip", times=3, path_contains=".mp3", delay=0.05
-    )  # 20 bytes/s for 3 s, past the 0.5 s deadline
+    # 20 bytes/s for 3 s: the first attempt spends the whole 0.5 s budget, so no retry starts.
+    twilio.plan.add("drip", times=1, path_contains=".mp3", delay=0.05)
 
     assert_error(await read(client, call.id), 500, "RECORDING_FETCH_FAILED")
     recovered = await read(client, call.id)  # the provider is well again: nothing wrong was kept

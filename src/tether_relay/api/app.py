@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tether_relay.api import errors, openapi
 from tether_relay.api.body_limit import BodyLimits
+from tether_relay.api.provider_budget import ProviderBudget
 from tether_relay.api.request_context import RequestContext
 from tether_relay.api.routes import (
     api_keys,
@@ -46,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
         # redirect for anyone who can forge it); a path is served as written or is a 404.
         redirect_slashes=False,
     )
+    app.add_middleware(ProviderBudget, seconds=settings.provider_read_budget_seconds)
     app.add_middleware(BodyLimits, large=settings.max_body_bytes, small=settings.max_json_body_bytes)
     if settings.cors_origin_list:
         # Browser players on these origins may call the API and read the range headers of the audio.

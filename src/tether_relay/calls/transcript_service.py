@@ -27,6 +27,7 @@ from tether_relay.db import utcnow
 from tether_relay.errors import RecordingDeleted
 from tether_relay.metrics import TRANSCRIPT_CACHE
 from tether_relay.providers.base import CallDetails, Provider, RecordingRef, TranscriptResult
+from tether_relay.providers.deadline import current_deadline
 from tether_relay.transcripts.model import UnrenderableTranscript, text_of
 
 log = logging.getLogger("tether_relay.transcripts")
@@ -119,7 +120,10 @@ class TranscriptService:
 
         Waiters poll the call with cheap reads and try the lease (a write) only when it looks free, so a
         hundred readers arriving together cost one write each at most, not one per poll."""
-        deadline = time.monotonic() + self._lease.total_seconds()
+        # Waiting on another replica's fetch is part of this read, held to the same budget as its own.
+        deadline = min(
+            time.monotonic() + self._lease.total_seconds(), current_deadline(self._lease.total_seconds()).at
+        )
         latest: CallSnapshot | None = call
         while True:
             now = self._clock()

@@ -1,34 +1,98 @@
-"""The one HTTP client for provider APIs, and the one retry loop: timeouts always explicit, transient
-failures retried with backoff, upstream errors translated into ours (like httpx's own
-map_httpcore_exceptions) so nothing above this layer sees an httpx exception."""
+"""The one HTTP client for provider APIs, the one retry loop and the one place provider credentials are
+attached. Timeouts are always explicit, transient failures retried with backoff, upstream errors translated
+into ours (like httpx's own map_httpcore_exceptions) so nothing above this layer sees an httpx exception.
+
+Time. httpx's timeouts are per read, so a provider dripping a byte at a time never trips them. Two rules
+bound a read instead:
+- the read budget (TETHER_PROVIDER_READ_BUDGET_SECONDS, 40 s): everything one logical read asks of its
+  providers up to the first bytes of each answer (the headers and the first READ_AHEAD bytes: the whole of
+  any JSON answer), every retry and backoff included, shares one deadline (providers/deadline.py). No
+  attempt or backoff starts past it and none outlives it; then the read fails RECORDING_FETCH_FAILED.
+- the progress rule, for the rest of a large body (a recording streamed on past its read-ahead): the
+  body is cut when any window of TETHER_PROVIDER_PROGRESS_WINDOW_SECONDS (10 s) of waiting on the provider
+  brings fewer than TETHER_PROVIDER_PROGRESS_MIN_BYTES (64 KiB). A drip is cut within a window or two; a
+  large download at any useful speed is never cut by the clock (TETHER_PROVIDER_MAX_RESPONSE_BYTES caps it).
+With the defaults, a provider that stalls or drips ends a read within 60 s of its arrival: by the budget
+(40 s), or, a drip that starts past the read-ahead, by the progress rule within two windows (20 s) of its
+start. Only a download making progress all along outlives that.
+
+Credentials. A `Credential` names its header and the origins (scheme, host, port of the configured base
+URLs) it belongs to; clients never set the header themselves. Redirects are followed here, by hand, so that
+each hop is checked: the credential goes on a hop only while every hop so far, this one included, is on one
+of its origins. Once a chain has left them it never carries the credential again, not even back on an
+origin (the foreign host chose that URL). Other hosts (Twilio's signed storage) are still fetched, bare.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypeVar
+from http.cookiejar import DefaultCookiePolicy
+from typing import Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
 from tether_relay.metrics import PROVIDER_ERRORS, PROVIDER_REQUESTS
 from tether_relay.providers.circuit import CircuitBreaker
+from tether_relay.providers.deadline import Deadline, current_deadline
 from tether_relay.providers.errors import ProviderAuthFailed, ProviderResponseTooLarge, RecordingFetchFailed
 
 P = TypeVar("P", bound=BaseModel)
+READ_AHEAD = 1024 * 1024  # read under the budget before an answer is handed on
+MAX_REDIRECTS = 5
+Origin = tuple[str, str, int]
+_TRANSIENT = (httpx.TransportError, httpx.DecodingError, TimeoutError)
+
+
+def origin(url: httpx.URL | str) -> Origin:
+    url = httpx.URL(url)
+    return (url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A provider credential: the header that carries it, and the origins it may be sent to."""
+
+    header: str
+    value: str = field(repr=False)
+    origins: frozenset[Origin]
+
+    @classmethod
+    def api_key(cls, header: str, key: str, *base_urls: str) -> Credential:
+        return cls(header, key, frozenset(origin(url) for url in base_urls))
+
+    @classmethod
+    def basic(cls, username: str, password: str, *base_urls: str) -> Credential:
+        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        return cls.api_key("Authorization", f"Basic {token}", *base_urls)
+
+    def belongs_to(self, url: httpx.URL) -> bool:
+        return origin(url) in self.origins
 
 
 def build_http_client(timeout_seconds: float) -> httpx.AsyncClient:
-    # follow_redirects: Twilio media may redirect to signed storage; httpx drops the Authorization
-    # header when a redirect leaves the origin, so our credentials never reach the storage host.
-    return httpx.AsyncClient(
+    http = httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds, connect=min(5.0, timeout_seconds)),
-        follow_redirects=True,
+        follow_redirects=False,  # `_follow` does it, hop by hop, with the credential rule above
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"User-Agent": "tether-relay"},
     )
+    # One client serves every organisation: a cookie a provider sets for one must never ride along on
+    # another's requests, so the jar accepts none.
+    http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return http
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The rule for a body past its read-ahead: at least `min_bytes` in every `window_seconds` of waiting."""
+
+    min_bytes: int = 64 * 1024
+    window_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +101,9 @@ class RetryPolicy:
     backoff_seconds: float
     breaker: CircuitBreaker = field(default_factory=lambda: CircuitBreaker(5, 30.0))
     max_response_bytes: int = 256 * 1024 * 1024
-    # httpx's timeouts are per read: a body that drips a byte at a time would never trip them. Each
-    # attempt also gets this much in total.
-    attempt_seconds: float = 120.0
+    # The budget of a provider request made outside any read (a read opens its own: deadline.py).
+    budget_seconds: float = 40.0
+    progress: Progress = Progress()
 
     def delay(self, attempt: int) -> float:
         return float(self.backoff_seconds * 2**attempt)
@@ -51,18 +115,24 @@ async def send(
     *,
     provider: str,
     policy: RetryPolicy,
+    credential: Credential,
     retry_not_found: bool = False,
 ) -> httpx.Response:
     """Send with retries on transport errors, 5xx, 429 and (if asked) 404; the body is read in full.
 
     Returns the final response for 2xx and 4xx statuses; raises ProviderAuthFailed for 401/403 and
-    RecordingFetchFailed when the provider stays unreachable or broken, or at once while its circuit is open.
+    RecordingFetchFailed when the provider stays unreachable or broken, slower than the budget or the
+    progress rule allow, or at once while its circuit is open.
     """
-    return await _guarded(
-        provider,
-        policy,
-        lambda: _send_with_retries(http, request, provider, policy, retry_not_found, _read_capped),
-    )
+    body = await _opened(http, request, provider, policy, credential, retry_not_found)
+    content = b"".join([chunk async for chunk in body.chunks()])
+    # The body is decoded already: the headers that described its encoding no longer apply.
+    headers = [
+        (name, value)
+        for name, value in body.response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(body.status_code, headers=headers, content=content, request=request)
 
 
 async def open_stream(
@@ -71,188 +141,221 @@ async def open_stream(
     *,
     provider: str,
     policy: RetryPolicy,
+    credential: Credential,
     retry_not_found: bool = False,
-    read_ahead: int = 1024 * 1024,
 ) -> UpstreamBody | None:
-    """Like `send`, for a body too large to hold. Each attempt reads the first `read_ahead` bytes, so a
-    provider failing early is retried (and answered) as with `send`; the rest is left to the caller to
-    stream. None for a 404."""
-
-    async def fetch(
-        http: httpx.AsyncClient, request: httpx.Request, limit: int, provider: str
-    ) -> httpx.Response | _Opened:
-        return await _open_if_ok(http, request, limit, provider, read_ahead)
-
-    opened = await _guarded(
-        provider, policy, lambda: _send_with_retries(http, request, provider, policy, retry_not_found, fetch)
-    )
-    if isinstance(opened, _Opened):
-        return UpstreamBody(opened, provider, policy)
-    body_or_none(opened, provider)  # read and closed: 404 → None; anything else raises
-    return None
-
-
-@dataclass(slots=True)
-class _Opened:
-    """A 200 whose body is read up to `head`; `rest` continues it."""
-
-    response: httpx.Response
-    head: list[bytes]
-    rest: AsyncIterator[bytes]
-    status_code: int = 200
+    """Like `send`, for a body too large to hold: the 200 is handed on after its read-ahead, for the caller
+    to stream. None for a 404; any other answer is a failure."""
+    body = await _opened(http, request, provider, policy, credential, retry_not_found)
+    if body.status_code == 200:
+        return body
+    await body.aclose()
+    if body.status_code == 404:
+        return None
+    raise RecordingFetchFailed(provider, body.status_code)
 
 
 class UpstreamBody:
-    """A provider's 200 answer, its first bytes read: stream the body once with `chunks`, or `aclose`.
+    """A provider's answer, its first bytes read: stream the body once with `chunks`, or `aclose`.
 
-    The rest of the body is held to the same caps as a buffered one: `max_response_bytes`, and
-    `attempt_seconds` in total so a drip cannot hold a reader for hours. A failure past the read-ahead
-    raises RecordingFetchFailed and counts against the provider's circuit; the caller's answer has
-    started by then, so it can only be cut short.
+    Past the read-ahead the body is held to `max_response_bytes` and the progress rule. A failure there
+    raises RecordingFetchFailed and counts against the provider's circuit; a caller streaming the body on
+    has started its answer by then, so it can only be cut short.
     """
 
-    def __init__(self, opened: _Opened, provider: str, policy: RetryPolicy) -> None:
-        self._opened = opened
+    def __init__(
+        self,
+        response: httpx.Response,
+        head: list[bytes],
+        rest: AsyncIterator[bytes],
+        provider: str,
+        policy: RetryPolicy,
+    ) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self._head = head
+        self._rest = rest
         self._provider = provider
         self._policy = policy
-        self._deadline = time.monotonic() + policy.attempt_seconds
-        declared = opened.response.headers.get("content-length", "")
+        declared = response.headers.get("content-length", "")
         self.size: int | None = int(declared) if declared.isdigit() else None
 
     def first_bytes(self, count: int) -> bytes:
         """The body's first `count` bytes (from the read-ahead): enough to tell what the body is."""
-        return b"".join(self._opened.head)[:count]
+        return b"".join(self._head)[:count]
 
     async def chunks(self) -> AsyncIterator[bytes]:
         read = 0
         try:
-            head = self._opened.head
-            while head:  # handed over one by one, so none is held after it has been sent on
-                chunk = head.pop(0)
+            while self._head:  # handed over one by one, so none is held after it has been sent on
+                chunk = self._head.pop(0)
                 read += len(chunk)
                 yield chunk
-            async for chunk in self._opened.rest:
+            async for chunk in _progressing(self._rest, self._policy.progress):
                 read += len(chunk)
                 if read > self._policy.max_response_bytes:
-                    raise ProviderResponseTooLarge(self._provider, 200)
-                if time.monotonic() > self._deadline:
-                    raise TimeoutError
+                    raise ProviderResponseTooLarge(self._provider, self.status_code)
                 yield chunk
-        except (httpx.TransportError, httpx.DecodingError, TimeoutError):
+        except _TRANSIENT:
             PROVIDER_ERRORS.labels(self._provider, "body").inc()
             self._policy.breaker.failed(self._provider)
-            raise RecordingFetchFailed(self._provider, 200) from None
+            raise RecordingFetchFailed(self._provider, self.status_code) from None
         finally:
             await self.aclose()
 
     async def aclose(self) -> None:
-        await self._opened.response.aclose()
+        await self.response.aclose()
 
 
-class _Answer(Protocol):
-    status_code: int
+async def _progressing(rest: AsyncIterator[bytes], rule: Progress) -> AsyncIterator[bytes]:
+    """`rest`, cut with TimeoutError once a window of `rule.window_seconds` spent waiting on the provider
+    brings fewer than `rule.min_bytes`. Only the waits count: a slow consumer downstream is not the
+    provider's fault, and while it writes, the provider's bytes wait in the socket."""
+    waited, window_end, in_window = 0.0, rule.window_seconds, 0
+    while True:
+        # A window already satisfied cannot fail: the next one is the first that can.
+        cutoff = window_end if in_window < rule.min_bytes else window_end + rule.window_seconds
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(cutoff - waited):
+                chunk = await anext(rest)
+        except StopAsyncIteration:
+            return
+        waited += time.monotonic() - started
+        while waited >= window_end:
+            if in_window < rule.min_bytes:
+                raise TimeoutError
+            in_window, window_end = 0, window_end + rule.window_seconds
+        in_window += len(chunk)
+        yield chunk
 
 
-A = TypeVar("A", bound=_Answer)
-
-
-async def _guarded(provider: str, policy: RetryPolicy, attempt: Callable[[], Awaitable[A]]) -> A:
-    """The circuit breaker around one logical request (all its retries)."""
+async def _opened(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    provider: str,
+    policy: RetryPolicy,
+    credential: Credential,
+    retry_not_found: bool,
+) -> UpstreamBody:
+    """One logical request under the read's deadline and the provider's circuit breaker."""
+    deadline = current_deadline(policy.budget_seconds)
+    if deadline.remaining() <= 0:  # spent by earlier requests of this read: not this provider's failure
+        raise RecordingFetchFailed(provider, None, "read budget spent")
     if not policy.breaker.allows(provider):
         raise RecordingFetchFailed(provider, None, "circuit open")
     try:
-        response = await attempt()
+        body = await _with_retries(http, request, provider, policy, credential, retry_not_found, deadline)
     except ProviderResponseTooLarge:
         raise  # an answer too large says nothing about the provider being down
     except RecordingFetchFailed:
         policy.breaker.failed(provider)
         raise
     policy.breaker.succeeded(provider)
-    return response
+    return body
 
 
-async def _send_with_retries(
+async def _with_retries(
     http: httpx.AsyncClient,
     request: httpx.Request,
     provider: str,
     policy: RetryPolicy,
+    credential: Credential,
     retry_not_found: bool,
-    fetch: Callable[[httpx.AsyncClient, httpx.Request, int, str], Awaitable[A]],
-) -> A:
+    deadline: Deadline,
+) -> UpstreamBody:
     last_status: int | None = None
     for attempt in range(policy.attempts):
         if attempt:
-            await asyncio.sleep(policy.delay(attempt - 1))
+            pause = policy.delay(attempt - 1)
+            if pause >= deadline.remaining():
+                break  # no retry starts past the budget
+            await asyncio.sleep(pause)
         PROVIDER_REQUESTS.labels(provider).inc()
         try:
-            async with asyncio.timeout(policy.attempt_seconds):
-                response = await fetch(http, request, policy.max_response_bytes, provider)
-        except (httpx.TransportError, httpx.DecodingError, TimeoutError):
+            async with asyncio.timeout(deadline.remaining()):
+                body = await _attempt(http, request, provider, policy, credential)
+        except _TRANSIENT:
             PROVIDER_ERRORS.labels(provider, "transport").inc()
             last_status = None  # timeout, reset, truncated body, refused connection
             continue
-        last_status = response.status_code
-        if response.status_code in (401, 403):
+        except httpx.TooManyRedirects:
+            raise RecordingFetchFailed(provider, None, "too many redirects") from None
+        last_status = body.status_code
+        if body.status_code in (401, 403):
+            await body.aclose()
             PROVIDER_ERRORS.labels(provider, "auth").inc()
-            raise ProviderAuthFailed(provider, response.status_code)
-        if response.status_code >= 500 or response.status_code == 429:
-            PROVIDER_ERRORS.labels(provider, "5xx" if response.status_code >= 500 else "429").inc()
+            raise ProviderAuthFailed(provider, body.status_code)
+        if body.status_code >= 500 or body.status_code == 429:
+            await body.aclose()
+            PROVIDER_ERRORS.labels(provider, "5xx" if body.status_code >= 500 else "429").inc()
             continue
-        if response.status_code == 404 and retry_not_found and attempt + 1 < policy.attempts:
+        if body.status_code == 404 and retry_not_found and attempt + 1 < policy.attempts:
+            await body.aclose()
             continue
-        return response
+        return body
     raise RecordingFetchFailed(provider, last_status)
 
 
-async def _read_capped(
-    http: httpx.AsyncClient, request: httpx.Request, limit: int, provider: str
-) -> httpx.Response:
-    """The response with its body read; refused past `limit` (from Content-Length, or as it streams)."""
-    return await _buffered(await http.send(request, stream=True), request, limit, provider)
-
-
-async def _buffered(
-    response: httpx.Response, request: httpx.Request, limit: int, provider: str
-) -> httpx.Response:
+async def _attempt(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    provider: str,
+    policy: RetryPolicy,
+    credential: Credential,
+) -> UpstreamBody:
+    """One attempt: the answer with its first bytes read (a 2xx up to READ_AHEAD, anything else whole),
+    refused past `max_response_bytes` (from Content-Length, or as it streams)."""
+    response = await _follow(http, request, credential)
+    limit = policy.max_response_bytes
     try:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise ProviderResponseTooLarge(provider, response.status_code)
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > limit:
-                raise ProviderResponseTooLarge(provider, response.status_code)
-    finally:
-        await response.aclose()
-    return httpx.Response(
-        response.status_code, headers=response.headers, content=bytes(body), request=request
-    )
-
-
-async def _open_if_ok(
-    http: httpx.AsyncClient, request: httpx.Request, limit: int, provider: str, read_ahead: int
-) -> httpx.Response | _Opened:
-    """A 200 left open after its first `read_ahead` bytes; any other answer read (capped) and closed."""
-    response = await http.send(request, stream=True)
-    if response.status_code != 200:
-        return await _buffered(response, request, limit, provider)
-    try:
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise ProviderResponseTooLarge(provider, 200)
+        ahead = READ_AHEAD if response.is_success else limit + 1
         rest = response.aiter_bytes()
         head: list[bytes] = []
         read = 0
         async for chunk in rest:
             head.append(chunk)
             read += len(chunk)
-            if read >= read_ahead:
+            if read > limit:
+                raise ProviderResponseTooLarge(provider, response.status_code)
+            if read >= ahead:
                 break
     except BaseException:
         await response.aclose()
         raise
-    return _Opened(response, head, rest)
+    return UpstreamBody(response, head, rest, provider, policy)
+
+
+async def _follow(http: httpx.AsyncClient, request: httpx.Request, credential: Credential) -> httpx.Response:
+    """Send `request`, following up to MAX_REDIRECTS redirects; the credential rides only on hops of a
+    chain that has never left its origins (module docstring)."""
+    trusted = True
+    for _ in range(MAX_REDIRECTS + 1):
+        trusted = trusted and credential.belongs_to(request.url)
+        if trusted:
+            request.headers[credential.header] = credential.value
+        else:
+            request.headers.pop(credential.header, None)
+        response = await http.send(request, stream=True)
+        if not response.has_redirect_location:
+            return response
+        await response.aclose()
+        request = _next_hop(http, request, response)
+    raise httpx.TooManyRedirects("provider redirected too often", request=request)
+
+
+def _next_hop(http: httpx.AsyncClient, request: httpx.Request, response: httpx.Response) -> httpx.Request:
+    """The request a redirect asks for, built afresh (no header of the last hop carries over); methods
+    change as httpx and browsers change them (303, and 302, to GET; a POST's 301 to GET)."""
+    try:
+        url = request.url.join(response.headers["Location"])  # relative Locations too (RFC 9110)
+    except httpx.InvalidURL:
+        raise httpx.RemoteProtocolError("invalid redirect Location", request=request) from None
+    to_get = {302: request.method != "HEAD", 303: request.method != "HEAD", 301: request.method == "POST"}
+    return http.build_request("GET" if to_get.get(response.status_code) else request.method, url)
 
 
 def deleted_or_gone(response: httpx.Response, provider: str) -> Literal["deleted", "already-gone"]:

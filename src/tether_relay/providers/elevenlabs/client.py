@@ -1,4 +1,5 @@
-"""Thin HTTP for ElevenLabs: `xi-api-key` auth, our configured base URL, validated conversation ids."""
+"""Thin HTTP for ElevenLabs: the `xi-api-key` credential, our configured base URL, validated conversation
+ids."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from urllib.parse import quote
 import httpx
 
 from tether_relay.providers.elevenlabs.payloads import Conversation
-from tether_relay.providers.http import RetryPolicy, body_or_none, deleted_or_gone, parsed_or_none, send
+from tether_relay.providers.http import (
+    Credential,
+    RetryPolicy,
+    body_or_none,
+    deleted_or_gone,
+    parsed_or_none,
+    send,
+)
 
 PROVIDER = "elevenlabs"
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -26,8 +34,10 @@ class ElevenLabsClient:
         self._policy = policy
 
     async def _send(self, api_key: str, path: str, method: str = "GET") -> httpx.Response:
-        request = self._http.build_request(method, f"{self._base}{path}", headers={"xi-api-key": api_key})
-        return await send(self._http, request, provider=PROVIDER, policy=self._policy)
+        request = self._http.build_request(method, f"{self._base}{path}")
+        # The key goes only to our configured origin (providers/http.py), never along a redirect elsewhere.
+        credential = Credential.api_key("xi-api-key", api_key, self._base)
+        return await send(self._http, request, provider=PROVIDER, policy=self._policy, credential=credential)
 
     async def conversation(self, api_key: str, conversation_id: str) -> Conversation | None:
         assert is_conversation_id(conversation_id)

@@ -1,9 +1,8 @@
-"""Thin HTTP for Twilio: URLs, Basic auth, paging. Every URL is built from our configured base URL, the
-organisation's AccountSid and a validated SID, never taken from a webhook or a response body."""
+"""Thin HTTP for Twilio: URLs, which Basic credential, paging. Every URL is built from our configured base
+URL, the organisation's AccountSid and a validated SID, never taken from a webhook or a response body."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 from tether_relay.organizations.credentials import TwilioCredentials
 from tether_relay.providers.errors import RecordingFetchFailed
 from tether_relay.providers.http import (
+    Credential,
     RetryPolicy,
     UpstreamBody,
     deleted_or_gone,
@@ -29,11 +29,6 @@ PROVIDER = "twilio"
 MAX_SENTENCE_PAGES = 50  # 5,000 sentences a page: far beyond any call
 
 
-def _basic(creds: TwilioCredentials) -> str:
-    username, password = creds.basic_auth
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-
-
 class TwilioClient:
     def __init__(
         self, http: httpx.AsyncClient, api_base_url: str, intelligence_base_url: str, policy: RetryPolicy
@@ -42,6 +37,10 @@ class TwilioClient:
         self._api = api_base_url.rstrip("/")
         self._intelligence = intelligence_base_url.rstrip("/")
         self._policy = policy
+
+    def _credential(self, creds: TwilioCredentials) -> Credential:
+        """The account's Basic credential, for Twilio's two configured origins only (providers/http.py)."""
+        return Credential.basic(*creds.basic_auth, self._api, self._intelligence)
 
     def _account(self, creds: TwilioCredentials) -> str:
         return f"{self._api}/2010-04-01/Accounts/{creds.account_sid}"
@@ -56,16 +55,12 @@ class TwilioClient:
     ) -> httpx.Response:
         return await send(
             self._http,
-            self._request(creds, url, params),
+            self._http.build_request("GET", url, params=params),
             provider=PROVIDER,
             policy=self._policy,
+            credential=self._credential(creds),
             retry_not_found=retry_not_found,
         )
-
-    def _request(
-        self, creds: TwilioCredentials, url: str, params: dict[str, str] | None = None, method: str = "GET"
-    ) -> httpx.Request:
-        return self._http.build_request(method, url, params=params, headers={"Authorization": _basic(creds)})
 
     async def _json(
         self,
@@ -96,10 +91,11 @@ class TwilioClient:
         """DELETE …/Recordings/{Sid}.json (204)."""
         assert is_sid("RE", recording_sid)
         url = f"{self._account(creds)}/Recordings/{recording_sid}.json"
-        request = self._request(creds, url, method="DELETE")
-        return deleted_or_gone(
-            await send(self._http, request, provider=PROVIDER, policy=self._policy), PROVIDER
+        request = self._http.build_request("DELETE", url)
+        response = await send(
+            self._http, request, provider=PROVIDER, policy=self._policy, credential=self._credential(creds)
         )
+        return deleted_or_gone(response, PROVIDER)
 
     async def media(self, creds: TwilioCredentials, recording_sid: str) -> UpstreamBody | None:
         """The MP3 (the extension picks the format), unread, or None if Twilio still says 404 after
@@ -108,9 +104,10 @@ class TwilioClient:
         url = f"{self._account(creds)}/Recordings/{recording_sid}.mp3"
         return await open_stream(
             self._http,
-            self._request(creds, url),
+            self._http.build_request("GET", url),
             provider=PROVIDER,
             policy=self._policy,
+            credential=self._credential(creds),
             retry_not_found=True,
         )
 
