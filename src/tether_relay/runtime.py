@@ -141,7 +141,7 @@ def build_runtime(settings: Settings) -> Runtime:
         ingest=IngestService(sessions, buckets, downloader),
         downloads=downloads,
         webhooks=Webhooks(
-            elevenlabs=ElevenLabsWebhooks(sessions, credentials, buckets),
+            elevenlabs=ElevenLabsWebhooks(sessions, credentials, buckets, settings.max_body_bytes),
             twilio=TwilioWebhooks(sessions, credentials, settings.base_url),
             sinch=SinchWebhooks(sessions, credentials),
         ),

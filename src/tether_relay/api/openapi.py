@@ -11,6 +11,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from tether_relay.api.late_body import LATE_BODY_MODELS
+
 
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
@@ -25,7 +27,11 @@ def install(app: FastAPI) -> None:
                     for status, response in responses.items():
                         if status.startswith(("4", "5")):
                             _as_json(response)
-            components = schema.get("components", {}).get("schemas", {})
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in LATE_BODY_MODELS:  # bodies read after authentication (api/late_body.py)
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(body.pop("$defs", {}))
+                components[model.__name__] = body
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
             app.openapi_schema = schema

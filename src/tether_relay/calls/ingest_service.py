@@ -3,13 +3,13 @@ audio in R2 and its transcript cached. Idempotent on `externalCallId`, also when
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pybase64
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -169,7 +169,7 @@ def decode_mp3(value: str) -> bytes:
     """Base64 MP3, with or without a `data:audio/…;base64,` prefix."""
     payload = _DATA_URI.sub("", value.strip(), count=1)
     try:
-        audio = base64.b64decode(payload, validate=True)
+        audio = pybase64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise ValidationFailed.of("recording", "recording is neither an https URL nor valid base64") from None
     if not is_mp3(audio[:SNIFF_BYTES]):

@@ -9,6 +9,7 @@ bucket Sinch records into; `transcription_available` where its transcript file d
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,21 +31,38 @@ _RESULTS = {"ANSWERED": "completed", "BUSY": "busy", "NOANSWER": "no-answer", "F
 _EVENTS = ("ice", "ace", "dice", "notify")
 
 
+@dataclass(frozen=True, slots=True)
+class SinchSender:
+    """What the headers of a Sinch callback claim, checked as far as it can be without the body."""
+
+    timestamp: str
+    signature: str
+    candidates: list[tuple[str, dict[str, str]]]
+
+
 class SinchWebhooks:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], credentials: CredentialStore) -> None:
         self._sessions = sessions
         self._credentials = credentials
 
-    async def verify(
-        self, *, body: bytes, path: str, content_type: str, timestamp: str | None, authorization: str | None
-    ) -> str:
+    async def precheck(self, *, timestamp: str | None, authorization: str | None) -> SinchSender:
+        """Before the body is read: the signature header parses, its timestamp is fresh, and its
+        application key is one an organisation configured."""
         parsed = signature.parse_authorization(authorization)
         if parsed is None or timestamp is None:
             raise InvalidWebhookSignature()
         if not signature.timestamp_fresh(timestamp, utcnow()):
             raise WebhookTimestampRefused()
         application_key, given = parsed
-        for organization_id, creds in await self._credentials.by_lookup_key(PROVIDER, application_key):
+        candidates = await self._credentials.by_lookup_key(PROVIDER, application_key)
+        if not candidates:
+            raise InvalidWebhookSignature()
+        return SinchSender(timestamp, given, candidates)
+
+    async def verify(self, sender: SinchSender, *, body: bytes, path: str, content_type: str) -> str:
+        """The organisation whose application secret signed the body."""
+        timestamp, given = sender.timestamp, sender.signature
+        for organization_id, creds in sender.candidates:
             secret = creds.get("sinchApplicationSecret")
             if secret is None:
                 continue

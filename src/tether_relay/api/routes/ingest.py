@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tether_relay.api.deps import IngestKeyHolder, IngestServiceDep
 from tether_relay.api.errors import error_responses
+from tether_relay.api.late_body import documented_body, validated_body
 from tether_relay.calls.ingest_service import IngestCall
 from tether_relay.transcripts.model import Utterance
 
@@ -97,10 +98,11 @@ class IngestResponse(BaseModel):
     response_model=IngestResponse,
     summary="Ingest an externally completed call record",
     responses=error_responses(400, 401, 413, 429, 500),
+    openapi_extra=documented_body(IngestRequest),
 )
-async def ingest_call(
-    body: IngestRequest, holder: IngestKeyHolder, ingest: IngestServiceDep
-) -> IngestResponse:
+async def ingest_call(request: Request, holder: IngestKeyHolder, ingest: IngestServiceDep) -> IngestResponse:
     """Authenticated with a user API key (`tk_live_…`), not a JWT. Idempotent on `externalCallId`."""
+    # The key was checked (and counted) by `holder` before a byte of the body was read.
+    body = await validated_body(request, IngestRequest)
     result = await ingest.ingest(holder, body.to_call())
     return IngestResponse(success=True, callId=result.call_id, deduplicated=result.deduplicated)

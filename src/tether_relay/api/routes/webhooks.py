@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from tether_relay.api.deps import RuntimeDep
 from tether_relay.api.errors import error_responses
+from tether_relay.providers.errors import InvalidWebhookSignature
 
 router = APIRouter(tags=["Webhook"])
 
@@ -41,9 +42,9 @@ async def elevenlabs_webhook(
     organization_id: Annotated[str | None, Query(alias="organizationId", max_length=64)] = None,
 ) -> dict[str, Any]:
     """Creates or completes the call: its transcript, its audio (stored in R2), or its failure."""
-    call_id = await runtime.webhooks.elevenlabs.receive(
-        await request.body(), request.headers.get("elevenlabs-signature"), organization_id
-    )
+    elevenlabs = runtime.webhooks.elevenlabs
+    signed = elevenlabs.precheck(request.headers.get("elevenlabs-signature"))  # before reading the body
+    call_id = await elevenlabs.receive(await request.body(), signed, organization_id)
     return {"received": True, "callId": call_id}
 
 
@@ -52,8 +53,11 @@ TWILIO_EVENTS = {"status": "Twilio StatusCallback", "recording": "Twilio Recordi
 
 async def _twilio(event: str, request: Request, runtime: RuntimeDep) -> PlainTextResponse:
     twilio = runtime.webhooks.twilio
+    signature = request.headers.get("x-twilio-signature")
+    if not signature:  # before reading the body
+        raise InvalidWebhookSignature()
     organization_id, form = await twilio.verify(
-        await request.body(), request.url.path, request.url.query, request.headers.get("x-twilio-signature")
+        await request.body(), request.url.path, request.url.query, signature
     )
     await (twilio.status if event == "status" else twilio.recording)(organization_id, form)
     return PlainTextResponse("OK")  # Twilio only checks for a 2xx
@@ -92,13 +96,13 @@ async def twilio_recording_webhook(request: Request, runtime: RuntimeDep) -> Pla
 async def sinch_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """Keeps the call and where Sinch put its recording and transcript. Routing calls is the wider API's
     job, so ICE answers a neutral SVAML `continue` and the other events an empty 200."""
+    sinch = runtime.webhooks.sinch
+    sender = await sinch.precheck(  # before reading the body
+        timestamp=request.headers.get("x-timestamp"), authorization=request.headers.get("authorization")
+    )
     body = await request.body()
-    organization_id = await runtime.webhooks.sinch.verify(
-        body=body,
-        path=request.url.path,
-        content_type=request.headers.get("content-type", ""),
-        timestamp=request.headers.get("x-timestamp"),
-        authorization=request.headers.get("authorization"),
+    organization_id = await sinch.verify(
+        sender, body=body, path=request.url.path, content_type=request.headers.get("content-type", "")
     )
     event, _ = await runtime.webhooks.sinch.receive(organization_id, body)
     if event == "ice":
