@@ -181,6 +181,30 @@ async def test_what_the_url_serves_is_checked(
     assert reason in response.json()["error"]["message"]
 
 
+NON_GLOBAL_URLS = {
+    "NAT64 of 127.0.0.1": "https://[64:ff9b::7f00:1]/a.mp3",
+    "NAT64 of the metadata address": "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+    "6to4 of 10.0.0.1": "https://[2002:a00:1::1]/a.mp3",
+    "IPv4-compatible loopback": "https://[::7f00:1]/a.mp3",
+    "site-local": "https://[fec0::1]/a.mp3",
+    "IPv4-mapped metadata": "https://[::ffff:169.254.169.254]/a.mp3",
+}
+
+
+@pytest.mark.parametrize("settings_overrides", [{"ingest_allow_private_urls": False}])
+@pytest.mark.parametrize("url", NON_GLOBAL_URLS.values(), ids=NON_GLOBAL_URLS.keys())
+async def test_a_url_to_a_non_global_address_is_400_and_stores_nothing(
+    client: httpx.AsyncClient, key: dict[str, str], url: str
+) -> None:
+    response = await ingest(client, key, recording=url)
+
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == body["error"]["code"] == "VALIDATION_ERROR"
+    assert "not a public address" in body["error"]["message"]
+    assert (await client.get("/api/calls/history", headers=auth("org-a"))).json()["total"] == 0
+
+
 async def test_a_body_over_the_cap_is_413_without_reading_it_whole(
     client: httpx.AsyncClient, key: dict[str, str]
 ) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tether_relay.providers.download import DownloadRefused, SafeDownloader, is_public
+from tether_relay.providers.addresses import is_public
+from tether_relay.providers.download import DownloadRefused, SafeDownloader
 
 PUBLIC = "93.184.216.34"
 AUDIO = b"ID3" + b"\x00" * 100

@@ -2,8 +2,8 @@
 URL reach inside our network (SSRF).
 
 Every hop is checked the same way: https only; the host resolved once and every address it resolves to
-must be public (no private, loopback, link-local, CGNAT, multicast, reserved or unspecified address,
-IPv4-mapped forms included); the connection then goes to exactly the address that was checked (Host and
+must be globally routable (providers/addresses.py: IPv6 forms that carry an IPv4 address are judged by
+that address too); the connection then goes to exactly the address that was checked (Host and
 TLS SNI keep the name), so a second DNS answer cannot swap in an internal one. Redirects are followed by
 hand, at most five, each re-checked. The body is capped in bytes and the whole download in time, and it
 must be audio. `allow_private` (TETHER_INGEST_ALLOW_PRIVATE_URLS) lifts the https and address rules for
@@ -13,7 +13,6 @@ tests and closed networks.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from tether_relay.errors import ValidationFailed
+from tether_relay.providers.addresses import is_public
 
 MAX_REDIRECTS = 5
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -45,13 +45,6 @@ class Downloaded:
 async def system_resolver(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
 
 
 class SafeDownloader:
