@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.conftest import auth
 from tests.fakes.vendor import VendorFake
+from tether_relay.settings import Settings
 
+INF, NAN = float("inf"), float("nan")
 MP3 = b"ID3\x04\x00\x00" + bytes(range(256)) * 20
 TRANSCRIPT = [
     {"role": "agent", "message": "Hi, this is Alex from Example Corp.", "timestamp": 0.5},
@@ -49,7 +55,9 @@ async def key(client: httpx.AsyncClient) -> dict[str, str]:
 
 
 async def ingest(client: httpx.AsyncClient, key: dict[str, str], **overrides: Any) -> httpx.Response:
-    return await client.post("/api/calls/ingest", json=payload(**overrides), headers=key)
+    # json.dumps as Python clients send it: NaN and Infinity as bare words, lone surrogates escaped.
+    headers = {**key, "Content-Type": "application/json"}
+    return await client.post("/api/calls/ingest", content=json.dumps(payload(**overrides)), headers=headers)
 
 
 async def test_ingested_call_is_served_like_the_contract_says(
@@ -150,12 +158,32 @@ INVALID = {
     "start time without zone": {"callStartTime": "2026-05-15T09:10:00"},
     "unknown field": {"colour": "blue"},
     "direction": {"direction": "sideways"},
+    # What storage or the code below cannot take is refused at the edge, never a 500.
+    "start time in year 9999": {"callStartTime": "9999-12-31T23:59:59Z"},
+    "start time before 1970": {"callStartTime": "0001-01-01T00:00:00+01:00"},
+    "transcript timestamp Infinity": {"transcript": [{"role": "agent", "message": "x", "timestamp": INF}]},
+    "transcript timestamp NaN": {"transcript": [{"role": "agent", "message": "x", "timestamp": NAN}]},
+    "duration NaN": {"duration": NAN},
+    "NUL in the summary": {"summary": "Confirmed\x00"},
+    "NUL in a transcript message": {"transcript": [{"role": "agent", "message": "a\x00", "timestamp": 0}]},
+    "lone surrogate in the agent name": {"agentName": "Alex \ud800"},
+    "callerName over its column": {"callerName": "x" * 201},
+    "NaN in metadata": {"metadata": {"score": NAN}},
+    "NUL in a metadata key": {"metadata": {"a\x00": 1}},
+    "metadata nested 100 deep": {"metadata": json.loads('{"a":' * 100 + "{}" + "}" * 100)},
+    "non-ASCII external id": {"externalCallId": "caf\u00e9"},
+    "E.164 in other digits": {"fromNumber": "+1\u0664\u0661\u0666\u0665\u0665\u0665\u0660\u0661"},
+    "NUL in the recording URL": {"recording": "https://vendor.example/a\x00.mp3"},
 }
+
+
+def stored_objects(settings: Settings) -> list[Path]:
+    return [path for path in (settings.data_dir / "storage").rglob("*") if path.is_file()]
 
 
 @pytest.mark.parametrize("overrides", INVALID.values(), ids=INVALID.keys())
 async def test_invalid_ingest_is_400_and_stores_nothing(
-    client: httpx.AsyncClient, key: dict[str, str], overrides: dict[str, Any]
+    client: httpx.AsyncClient, key: dict[str, str], settings: Settings, overrides: dict[str, Any]
 ) -> None:
     response = await ingest(client, key, **overrides)
 
@@ -164,6 +192,32 @@ async def test_invalid_ingest_is_400_and_stores_nothing(
     assert body["code"] == body["error"]["code"] == "VALIDATION_ERROR"
     assert body["error"]["details"]
     assert (await client.get("/api/calls/history", headers=auth("org-a"))).json()["total"] == 0
+    assert stored_objects(settings) == []
+
+
+_FAIL_RECORDING_INSERTS = """
+CREATE FUNCTION test_disk_full() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER test_disk_full BEFORE INSERT ON recordings FOR EACH ROW EXECUTE FUNCTION test_disk_full();
+"""
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_an_insert_failing_for_any_reason_leaves_no_audio_behind(
+    app: FastAPI, database_url: str, key: dict[str, str], settings: Settings
+) -> None:
+    connection = await asyncpg.connect(database_url)
+    await connection.execute(_FAIL_RECORDING_INSERTS)  # the database refuses the row, not as a conflict
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await ingest(client, key)
+    finally:
+        await connection.execute("DROP FUNCTION test_disk_full() CASCADE")
+        await connection.close()
+
+    assert response.status_code == 500
+    assert stored_objects(settings) == []
 
 
 @pytest.mark.parametrize(

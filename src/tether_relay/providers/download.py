@@ -69,6 +69,8 @@ class SafeDownloader:
                 return await self._follow(url)
         except TimeoutError:
             raise DownloadRefused("the download took too long") from None
+        except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a hostname that is not valid IDNA
+            raise DownloadRefused("the URL is not valid") from None
         except httpx.HTTPError:
             raise DownloadRefused("the recording could not be downloaded") from None
 
@@ -98,9 +100,11 @@ class SafeDownloader:
             raise DownloadRefused("the URL must be https")
         if not url.host or url.userinfo:
             raise DownloadRefused("the URL must name a host and carry no credentials")
+        if url.port is not None and not 0 < url.port < 65536:
+            raise DownloadRefused("the URL is not valid")
         try:
             addresses = await self._resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
-        except OSError:
+        except (OSError, UnicodeError):  # UnicodeError: a label the resolver cannot encode (over 63)
             raise DownloadRefused("the host does not resolve") from None
         if not addresses:
             raise DownloadRefused("the host does not resolve")
