@@ -200,3 +200,42 @@ async def test_malformed_organization_id_is_a_validation_error(client: httpx.Asy
     validation_error(
         await client.get("/api/calls/providers/config?organizationId=../../x", headers=superadmin("org-a"))
     )
+
+
+# Credentials the code below cannot use (as an HMAC key, in an HTTP header) are refused at the edge.
+UNUSABLE = {
+    "one-character Sinch secret": {**SINCH, "sinchApplicationSecret": "a"},
+    "Sinch secret not base64": {**SINCH, "sinchApplicationSecret": "!!!!" * 8},
+    "Sinch secret of 7 bytes": {**SINCH, "sinchApplicationSecret": "app-secret"},
+    "non-ASCII Sinch application key": {**SINCH, "sinchApplicationKey": "clé"},
+    "Twilio token with a line break": {**TWILIO, "twilioAuthToken": "0123456789\nabcdef0123"},
+    "non-ASCII Twilio token": {**TWILIO, "twilioAuthToken": "é" * 32},
+    "Twilio token of one character": {**TWILIO, "twilioAuthToken": "x"},
+    "NUL in a Twilio token": {**TWILIO, "twilioAuthToken": "0123456789abcdef\x00"},
+}
+
+
+@pytest.mark.parametrize("body", UNUSABLE.values(), ids=UNUSABLE.keys())
+async def test_voice_provider_credentials_the_code_cannot_use_are_400(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    validation_error(await client.post("/api/calls/providers/config", json=body, headers=superadmin("org-a")))
+    described = await client.get("/api/calls/providers/config", headers=superadmin("org-a"))
+    assert not any(provider["configured"] for provider in described.json()["providers"].values())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"elevenlabsApiKey": "k"},
+        {"elevenlabsApiKey": "sk_" + "é" * 20},
+        {"elevenlabsWebhookSecret": "wsec with spaces inside"},
+        {"sinchEstProjectId": "p" * 129},
+    ],
+)
+async def test_voice_ai_credentials_the_code_cannot_use_are_400(
+    client: httpx.AsyncClient, change: dict[str, Any]
+) -> None:
+    validation_error(
+        await client.post("/api/calls/voice-ai/config", json=change, headers=superadmin("org-a"))
+    )

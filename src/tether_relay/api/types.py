@@ -69,3 +69,8 @@ JsonObject = Annotated[dict[str, Any], AfterValidator(_json_value)]
 
 # ASCII digits only: `\d` would also match other scripts' digits.
 E164 = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164, e.g. +14155551234")]
+
+# A credential that is used as an HMAC key or sent in an HTTP header: ASCII, long enough to be one.
+Secret = Annotated[AsciiToken, Field(min_length=16, max_length=512)]
+# A provider's identifier (project, trunk, application key): ASCII, bounded by the lookup column.
+ProviderId = Annotated[AsciiToken, Field(min_length=1, max_length=128)]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
 from tether_relay.providers.addresses import is_public
 
@@ -118,8 +119,8 @@ class SafeDownloader:
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if not content_type.startswith("audio/"):
             raise DownloadRefused("the URL does not serve audio")
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
+        declared = parse_uint(response.headers.get("content-length", ""))
+        if declared is not None and declared > self._max_bytes:
             raise DownloadRefused("the recording is too large")
         chunks: list[bytes] = []
         size = 0
