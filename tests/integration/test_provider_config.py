@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from tests.conftest import auth, superadmin
@@ -239,3 +241,25 @@ async def test_voice_ai_credentials_the_code_cannot_use_are_400(
     validation_error(
         await client.post("/api/calls/voice-ai/config", json=change, headers=superadmin("org-a"))
     )
+
+
+async def test_concurrent_first_saves_of_one_organisation_are_never_a_500(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500 is an answer here
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        answers = await asyncio.gather(
+            *(
+                http.post("/api/calls/providers/config", json=SINCH, headers=superadmin("org-new"))
+                for _ in range(6)
+            )
+        )
+
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {200, 409}, [a.text for a in answers]
+    assert 200 in statuses
+    for answer in answers:
+        if answer.status_code == 409:
+            assert answer.json() == {"success": False, "error": answer.json()["error"], "code": "CONFLICT"}
+    described = await client.get("/api/calls/providers/config", headers=superadmin("org-new"))
+    assert described.json()["providers"]["sinch"]["configured"] is True

@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.apikeys.models import ApiKey, RateLimitHit
 from tether_relay.auth.principal import Principal
 from tether_relay.db import utcnow
-from tether_relay.errors import RateLimited, Unauthorized
+from tether_relay.errors import Conflict, RateLimited, Unauthorized
 from tether_relay.organizations.repository import OrganizationRepository
 
 PREFIX = "tk_live_"
 WINDOW = timedelta(minutes=1)
+# Each round of concurrent regenerations lets at least one through; beyond this many, answer 409.
+REGENERATE_ATTEMPTS = 10
 
 
 def _hash(key: str) -> str:
@@ -64,7 +66,18 @@ class ApiKeyService:
         return ShownKey(key, True, row.created_at)
 
     async def regenerate(self, principal: Principal) -> ShownKey:
-        """Revokes the live key at once and returns a new one, in one transaction."""
+        """Revokes the live key at once and returns a new one, in one transaction.
+
+        Concurrent regenerations collide on the one-live-key index (on PostgreSQL each one's UPDATE cannot
+        see the key another is inserting): the loser starts again, and revokes the winner's key."""
+        for _ in range(REGENERATE_ATTEMPTS):
+            try:
+                return await self._regenerate_once(principal)
+            except IntegrityError:
+                continue
+        raise Conflict()
+
+    async def _regenerate_once(self, principal: Principal) -> ShownKey:
         async with self._sessions() as session:
             await session.execute(
                 update(ApiKey)
