@@ -34,6 +34,8 @@ def storable(value: str) -> str:
 
 # Bound each use by its column: `Annotated[StoredText, Field(max_length=200)]`.
 StoredText = Annotated[str, AfterValidator(storable)]
+# Our call ids are 24 hex characters (ids.py); anything storable up to 64 is looked up, and not found.
+CallId = Annotated[StoredText, Field(max_length=64)]
 # Printable ASCII without spaces: identifiers, SIDs and credentials (they travel in HTTP headers).
 AsciiToken = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]+$")]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
