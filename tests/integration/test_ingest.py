@@ -222,7 +222,11 @@ async def test_an_insert_failing_for_any_reason_leaves_no_audio_behind(
 
 @pytest.mark.parametrize(
     ("served", "reason"),
-    [({"body": MP3, "content_type": "text/html"}, "audio"), ({"body": b"x" * 200_001}, "too large")],
+    [
+        ({"body": MP3, "content_type": "text/html"}, "audio"),
+        ({"body": MP3, "content_type": "audio/" + "x" * 100}, "audio"),  # over the column's 64
+        ({"body": b"x" * 200_001}, "too large"),
+    ],
 )
 async def test_what_the_url_serves_is_checked(
     client: httpx.AsyncClient, key: dict[str, str], vendor: VendorFake, served: dict[str, Any], reason: str

@@ -13,6 +13,7 @@ tests and closed networks.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from tether_relay.errors import ValidationFailed
 from tether_relay.providers.addresses import is_public
 
 MAX_REDIRECTS = 5
+# An audio media type that fits the recordings.content_type column (64).
+_AUDIO_TYPE = re.compile(r"audio/[a-z0-9][a-z0-9.+-]{0,57}")
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
@@ -117,7 +120,7 @@ class SafeDownloader:
         if response.status_code != 200:
             raise DownloadRefused(f"the server answered {response.status_code}")
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if not content_type.startswith("audio/"):
+        if not _AUDIO_TYPE.fullmatch(content_type):
             raise DownloadRefused("the URL does not serve audio")
         declared = parse_uint(response.headers.get("content-length", ""))
         if declared is not None and declared > self._max_bytes:
