@@ -20,8 +20,8 @@ from tether_relay.organizations.repository import OrganizationRepository
 
 PREFIX = "tk_live_"
 WINDOW = timedelta(minutes=1)
-# Each round of concurrent regenerations lets at least one through; beyond this many, answer 409.
-REGENERATE_ATTEMPTS = 10
+# Each round of concurrent writers of one user's key lets one through; beyond this many, answer 409.
+CONFLICT_ATTEMPTS = 10
 
 
 def _hash(key: str) -> str:
@@ -53,16 +53,20 @@ class ApiKeyService:
         self._sessions = sessions
 
     async def show_or_create(self, principal: Principal) -> ShownKey:
+        for _ in range(CONFLICT_ATTEMPTS):
+            try:
+                return await self._show_or_create_once(principal)
+            except IntegrityError:  # a concurrent first call created it: show that one, masked
+                continue
+        raise Conflict()
+
+    async def _show_or_create_once(self, principal: Principal) -> ShownKey:
         async with self._sessions() as session:
             live = await self._live(session, principal)
             if live is not None:
                 return ShownKey(mask(live.last_four), False, live.created_at)
-            try:
-                key, row = await self._insert(session, principal)
-                await session.commit()
-            except IntegrityError:  # a concurrent first call created it: show that one, masked
-                await session.rollback()
-                return await self.show_or_create(principal)
+            key, row = await self._insert(session, principal)
+            await session.commit()
         return ShownKey(key, True, row.created_at)
 
     async def regenerate(self, principal: Principal) -> ShownKey:
@@ -70,7 +74,7 @@ class ApiKeyService:
 
         Concurrent regenerations collide on the one-live-key index (on PostgreSQL each one's UPDATE cannot
         see the key another is inserting): the loser starts again, and revokes the winner's key."""
-        for _ in range(REGENERATE_ATTEMPTS):
+        for _ in range(CONFLICT_ATTEMPTS):
             try:
                 return await self._regenerate_once(principal)
             except IntegrityError:

@@ -37,7 +37,7 @@ def _response(shown: ShownKey, message: str) -> ApiKeyResponse:
 @router.get(
     "/api/user/api-key",
     response_model=ApiKeyResponse,
-    responses=error_responses(401),
+    responses=error_responses(401, 409),
     summary="Get the user's API key (created on first call)",
 )
 async def get_api_key(principal: CurrentPrincipal, keys: ApiKeyServiceDep) -> ApiKeyResponse:
