@@ -55,6 +55,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The moments we store: wide enough for any call, narrow enough that arithmetic on them (start plus a
+# duration, a conversion to UTC) cannot leave datetime's years 1..9999.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def in_storable_range(moment: datetime) -> bool:
+    return EARLIEST <= moment < LATEST
+
+
 # unique_violation, serialization_failure, deadlock_detected: a concurrent request got there first.
 _CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
 

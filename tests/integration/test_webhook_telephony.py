@@ -172,6 +172,41 @@ async def test_a_malformed_twilio_signature_is_401(
     assert await count(runtime, Call) == 0
 
 
+async def test_twilio_values_that_do_not_fit_are_left_out_not_a_500(
+    client: httpx.AsyncClient, runtime: Runtime, twilio_org: TwilioFake
+) -> None:
+    ringing, _, recorded, completed = twilio_events(twilio_org, sid("CA"), sid("RE"))
+    odd = {
+        "From": "sip:" + "a" * 40 + "@example.sip.twilio.com",
+        "Timestamp": "Fri, 31 Dec 9999 23:00:00 -1200",
+    }
+    deliveries = [
+        (ringing[0], {**ringing[1], **odd}),
+        (
+            recorded[0],
+            {
+                **recorded[1],
+                "RecordingDuration": "9" * 5000,
+                "RecordingChannels": "\u00b2",
+                "RecordingUrl": "https://x/" + "a" * 2000,
+            },
+        ),
+        (completed[0], {**completed[1], "CallDuration": "\u00b2"}),
+    ]
+
+    responses = [
+        await post_twilio(client, path, params, twilio_org.auth_token) for path, params in deliveries
+    ]
+
+    assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
+    async with runtime.sessions() as session:
+        call = (await session.scalars(select(Call))).one()
+        recording = (await session.scalars(select(Recording))).one()
+    # The SIP address did not fit; the completed event's own From did.
+    assert (call.from_number, call.start_time, call.duration) == ("+15552223333", None, None)
+    assert (recording.duration, recording.channels, recording.reference_url) == (None, None, None)
+
+
 async def test_twilio_api_key_only_organisations_cannot_be_verified(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
@@ -307,6 +342,25 @@ async def test_sinch_events_twice_in_any_order_make_one_call_that_plays(
 
 
 @pytest.mark.usefixtures("sinch_org")
+@pytest.mark.usefixtures("sinch_org")
+async def test_sinch_values_that_do_not_fit_are_left_out_not_a_500(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ice, _, dice, *_ = sinch_events("c-odd")
+    late = "9999-12-31T23:00:00-12:00"
+    deliveries = [
+        {**ice, "timestamp": late, "cli": "1" * 40},
+        {**dice, "timestamp": late, "duration": 10**400, "from": "+" + "2" * 40},
+    ]
+
+    responses = [await post_sinch(client, event) for event in deliveries]
+
+    assert [r.status_code for r in responses] == [200] * 2, [r.text for r in responses]
+    async with runtime.sessions() as session:
+        call = (await session.scalars(select(Call))).one()
+    assert (call.from_number, call.start_time, call.end_time, call.duration) == (None, None, None, None)
+
+
 async def test_sinch_refusals_store_nothing(client: httpx.AsyncClient, runtime: Runtime) -> None:
     event = sinch_events("call-refused")[0]
     body, headers = senders.sinch(SINCH_PATH, event, SINCH_KEY, SINCH_SECRET)

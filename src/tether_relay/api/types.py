@@ -12,13 +12,13 @@ is a 400 in the envelope, never a 500 from the database or a conversion further 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+from tether_relay.db import in_storable_range
+
 MAX_JSON_DEPTH = 32
 
 
@@ -42,7 +42,7 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
 def _in_range(moment: datetime) -> datetime:
-    if not EARLIEST <= moment < LATEST:
+    if not in_storable_range(moment):
         raise ValueError("must be between 1970-01-01 and 2099-12-31")
     return moment
 

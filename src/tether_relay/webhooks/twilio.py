@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.models import Recording
 from tether_relay.calls.repository import CallRepository
+from tether_relay.db import in_storable_range
+from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
@@ -79,13 +81,13 @@ class TwilioWebhooks:
 
         async def apply(session: AsyncSession) -> str:
             call = await CallRepository(session).find_or_create(organization_id, PROVIDER, call_sid)
-            call.from_number = call.from_number or values.get("From") or None
-            call.to_number = call.to_number or values.get("To") or None
+            call.from_number = call.from_number or _fitting(values.get("From"), 32)
+            call.to_number = call.to_number or _fitting(values.get("To"), 32)
             call.direction = call.direction or _DIRECTIONS.get(values.get("Direction", ""))
             if _STATUS_ORDER[status] >= _STATUS_ORDER.get(call.status, -1):
                 call.status = status
-            if values.get("CallDuration", "").isdigit():
-                call.duration = float(values["CallDuration"])
+            if (seconds := parse_uint(values.get("CallDuration", ""))) is not None:
+                call.duration = float(seconds)
             if at is not None:
                 if status in ("queued", "initiated", "ringing"):
                     call.start_time = call.start_time or at
@@ -112,7 +114,7 @@ class TwilioWebhooks:
         if not is_sid("RE", recording_sid):
             raise ValidationFailed.of("RecordingSid", "RecordingSid is not a Twilio recording SID")
         completed = values.get("RecordingStatus", "completed") == "completed"
-        duration = values.get("RecordingDuration", "")
+        duration = parse_uint(values.get("RecordingDuration", ""))
         channels = values.get("RecordingChannels", "")
 
         async def apply(session: AsyncSession) -> str:
@@ -125,9 +127,9 @@ class TwilioWebhooks:
                         call_id=call.id,
                         provider_recording_id=recording_sid,
                         content_type="audio/mpeg",
-                        duration=float(duration) if duration.isdigit() else None,
-                        channels=int(channels) if channels.isdigit() else None,
-                        reference_url=(values.get("RecordingUrl") or None),
+                        duration=float(duration) if duration is not None else None,
+                        channels=parse_uint(channels, max_digits=2),
+                        reference_url=_fitting(values.get("RecordingUrl"), 1024),
                     )
                 )
             return call.id
@@ -160,4 +162,9 @@ def _rfc2822(value: str | None) -> datetime | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return moment if moment.tzinfo is not None else None
+    return moment if moment.tzinfo is not None and in_storable_range(moment) else None
+
+
+def _fitting(value: str | None, length: int) -> str | None:
+    """A value for a column of `length`, or None: a SIP address can outgrow a phone number's column."""
+    return value if value and len(value) <= length else None
