@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -56,6 +57,29 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# The moments we store: wide enough for any call, narrow enough that arithmetic on them (start plus a
+# duration, a conversion to UTC) cannot leave datetime's years 1..9999.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def in_storable_range(moment: datetime) -> bool:
+    return EARLIEST <= moment < LATEST
+
+
+# unique_violation, serialization_failure, deadlock_detected: a concurrent request got there first.
+_CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
+
+
+def is_conflict(error: DBAPIError) -> bool:
+    """Whether a database error means a concurrent transaction won (retrying would settle it), rather
+    than a fault of ours."""
+    if getattr(error.orig, "sqlstate", None) in _CONFLICT_SQLSTATES:
+        return True
+    message = str(error.orig)  # SQLite has no SQLSTATE
+    return message.startswith("UNIQUE constraint failed") or "database is locked" in message
 
 
 def async_database_url(url: str) -> str:

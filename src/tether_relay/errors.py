@@ -66,6 +66,14 @@ class SignedUrlRefused(AppError):
     message = "This link is invalid or has expired"
 
 
+class Conflict(AppError):
+    """A concurrent request changed the same thing first and retrying did not settle it: try again."""
+
+    status_code = 409
+    code = "CONFLICT"
+    message = "A concurrent request changed this at the same time; try again"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"

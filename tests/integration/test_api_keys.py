@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from tests.conftest import auth
@@ -73,3 +77,32 @@ async def test_a_jwt_is_not_an_api_key(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/calls/ingest", json=INGEST, headers=auth("org-a"))
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("first_time", [True, False], ids=["no key yet", "a live key"])
+async def test_concurrent_regenerations_leave_one_live_key_and_no_500(
+    app: FastAPI, client: httpx.AsyncClient, first_time: bool
+) -> None:
+    if not first_time:
+        await client.get("/api/user/api-key", headers=auth("org-a"))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500 is an answer here
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        answers = await asyncio.gather(
+            *(http.post("/api/user/api-key/regenerate", headers=auth("org-a")) for _ in range(6))
+        )
+
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+    keys = [a.json()["data"]["apiKey"] for a in answers]
+    working = [key for key in keys if (await ingest_with(client, key)).status_code == 200]
+    assert len(working) == 1
+
+
+async def test_concurrent_first_gets_create_one_key_shown_once(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500 is an answer here
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        answers = await asyncio.gather(
+            *(http.get("/api/user/api-key", headers=auth("org-a")) for _ in range(6))
+        )
+
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+    assert sum(not a.json()["data"]["masked"] for a in answers) == 1

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.conftest import auth
 from tests.fakes.vendor import VendorFake
+from tether_relay.settings import Settings
 
+INF, NAN = float("inf"), float("nan")
 MP3 = b"ID3\x04\x00\x00" + bytes(range(256)) * 20
 TRANSCRIPT = [
     {"role": "agent", "message": "Hi, this is Alex from Example Corp.", "timestamp": 0.5},
@@ -49,7 +55,9 @@ async def key(client: httpx.AsyncClient) -> dict[str, str]:
 
 
 async def ingest(client: httpx.AsyncClient, key: dict[str, str], **overrides: Any) -> httpx.Response:
-    return await client.post("/api/calls/ingest", json=payload(**overrides), headers=key)
+    # json.dumps as Python clients send it: NaN and Infinity as bare words, lone surrogates escaped.
+    headers = {**key, "Content-Type": "application/json"}
+    return await client.post("/api/calls/ingest", content=json.dumps(payload(**overrides)), headers=headers)
 
 
 async def test_ingested_call_is_served_like_the_contract_says(
@@ -150,12 +158,32 @@ INVALID = {
     "start time without zone": {"callStartTime": "2026-05-15T09:10:00"},
     "unknown field": {"colour": "blue"},
     "direction": {"direction": "sideways"},
+    # What storage or the code below cannot take is refused at the edge, never a 500.
+    "start time in year 9999": {"callStartTime": "9999-12-31T23:59:59Z"},
+    "start time before 1970": {"callStartTime": "0001-01-01T00:00:00+01:00"},
+    "transcript timestamp Infinity": {"transcript": [{"role": "agent", "message": "x", "timestamp": INF}]},
+    "transcript timestamp NaN": {"transcript": [{"role": "agent", "message": "x", "timestamp": NAN}]},
+    "duration NaN": {"duration": NAN},
+    "NUL in the summary": {"summary": "Confirmed\x00"},
+    "NUL in a transcript message": {"transcript": [{"role": "agent", "message": "a\x00", "timestamp": 0}]},
+    "lone surrogate in the agent name": {"agentName": "Alex \ud800"},
+    "callerName over its column": {"callerName": "x" * 201},
+    "NaN in metadata": {"metadata": {"score": NAN}},
+    "NUL in a metadata key": {"metadata": {"a\x00": 1}},
+    "metadata nested 100 deep": {"metadata": json.loads('{"a":' * 100 + "{}" + "}" * 100)},
+    "non-ASCII external id": {"externalCallId": "caf\u00e9"},
+    "E.164 in other digits": {"fromNumber": "+1\u0664\u0661\u0666\u0665\u0665\u0665\u0660\u0661"},
+    "NUL in the recording URL": {"recording": "https://vendor.example/a\x00.mp3"},
 }
+
+
+def stored_objects(settings: Settings) -> list[Path]:
+    return [path for path in (settings.data_dir / "storage").rglob("*") if path.is_file()]
 
 
 @pytest.mark.parametrize("overrides", INVALID.values(), ids=INVALID.keys())
 async def test_invalid_ingest_is_400_and_stores_nothing(
-    client: httpx.AsyncClient, key: dict[str, str], overrides: dict[str, Any]
+    client: httpx.AsyncClient, key: dict[str, str], settings: Settings, overrides: dict[str, Any]
 ) -> None:
     response = await ingest(client, key, **overrides)
 
@@ -164,11 +192,41 @@ async def test_invalid_ingest_is_400_and_stores_nothing(
     assert body["code"] == body["error"]["code"] == "VALIDATION_ERROR"
     assert body["error"]["details"]
     assert (await client.get("/api/calls/history", headers=auth("org-a"))).json()["total"] == 0
+    assert stored_objects(settings) == []
+
+
+_FAIL_RECORDING_INSERTS = """
+CREATE FUNCTION test_disk_full() RETURNS trigger AS $$
+BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$ LANGUAGE plpgsql;
+CREATE TRIGGER test_disk_full BEFORE INSERT ON recordings FOR EACH ROW EXECUTE FUNCTION test_disk_full();
+"""
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_an_insert_failing_for_any_reason_leaves_no_audio_behind(
+    app: FastAPI, database_url: str, key: dict[str, str], settings: Settings
+) -> None:
+    connection = await asyncpg.connect(database_url)
+    await connection.execute(_FAIL_RECORDING_INSERTS)  # the database refuses the row, not as a conflict
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await ingest(client, key)
+    finally:
+        await connection.execute("DROP FUNCTION test_disk_full() CASCADE")
+        await connection.close()
+
+    assert response.status_code == 500
+    assert stored_objects(settings) == []
 
 
 @pytest.mark.parametrize(
     ("served", "reason"),
-    [({"body": MP3, "content_type": "text/html"}, "audio"), ({"body": b"x" * 200_001}, "too large")],
+    [
+        ({"body": MP3, "content_type": "text/html"}, "audio"),
+        ({"body": MP3, "content_type": "audio/" + "x" * 100}, "audio"),  # over the column's 64
+        ({"body": b"x" * 200_001}, "too large"),
+    ],
 )
 async def test_what_the_url_serves_is_checked(
     client: httpx.AsyncClient, key: dict[str, str], vendor: VendorFake, served: dict[str, Any], reason: str
@@ -179,6 +237,30 @@ async def test_what_the_url_serves_is_checked(
 
     assert response.status_code == 400
     assert reason in response.json()["error"]["message"]
+
+
+NON_GLOBAL_URLS = {
+    "NAT64 of 127.0.0.1": "https://[64:ff9b::7f00:1]/a.mp3",
+    "NAT64 of the metadata address": "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+    "6to4 of 10.0.0.1": "https://[2002:a00:1::1]/a.mp3",
+    "IPv4-compatible loopback": "https://[::7f00:1]/a.mp3",
+    "site-local": "https://[fec0::1]/a.mp3",
+    "IPv4-mapped metadata": "https://[::ffff:169.254.169.254]/a.mp3",
+}
+
+
+@pytest.mark.parametrize("settings_overrides", [{"ingest_allow_private_urls": False}])
+@pytest.mark.parametrize("url", NON_GLOBAL_URLS.values(), ids=NON_GLOBAL_URLS.keys())
+async def test_a_url_to_a_non_global_address_is_400_and_stores_nothing(
+    client: httpx.AsyncClient, key: dict[str, str], url: str
+) -> None:
+    response = await ingest(client, key, recording=url)
+
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == body["error"]["code"] == "VALIDATION_ERROR"
+    assert "not a public address" in body["error"]["message"]
+    assert (await client.get("/api/calls/history", headers=auth("org-a"))).json()["total"] == 0
 
 
 async def test_a_body_over_the_cap_is_413_without_reading_it_whole(

@@ -68,6 +68,34 @@ async def test_url_for_another_object_or_bucket_is_refused(
 
 
 @pytest.mark.parametrize(
+    ("expires", "signature"),
+    [
+        ("9" * 5000, "x"),  # more digits than int() parses
+        ("\u00b2", "x"),  # "²".isdigit() is True, int("²") raises
+        ("\u0661\u0662", "x"),  # Arabic-Indic digits
+        ("-1", "x"),
+        (None, "\u00e9t\u00e9"),  # compare_digest refuses non-ASCII str
+    ],
+)
+async def test_signed_url_parameters_a_client_mangled_are_refused(
+    client: httpx.AsyncClient, runtime: Runtime, expires: str | None, signature: str
+) -> None:
+    url = httpx.URL(await signed_url(client, runtime))
+    params = {"expires": expires or url.params["expires"], "signature": signature}
+
+    refused(await client.get(url.copy_with(params=params)))
+
+
+async def test_a_key_with_a_nul_byte_is_refused(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    url = httpx.URL(await signed_url(client, runtime))
+
+    response = await client.get(url.copy_with(raw_path=url.raw_path.replace(b".mp3", b"%00.mp3")))
+
+    assert response.status_code in (403, 404)
+    assert response.json()["success"] is False
+
+
+@pytest.mark.parametrize(
     ("range_header", "status", "content_range", "body"),
     [
         ("bytes=0-0", 206, f"bytes 0-0/{len(AUDIO)}", AUDIO[:1]),

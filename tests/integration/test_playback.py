@@ -47,6 +47,11 @@ RANGES: dict[str, tuple[str, int, tuple[int, int] | None]] = {
     "another unit is ignored": ("items=0-5", 200, None),
     "malformed is ignored": ("bytes=abc", 200, None),
     "backwards is ignored": ("bytes=9-5", 200, None),
+    # Numbers longer than int() parses (4,300 digits) are positions past any file, not a 500.
+    "start of 5,000 digits": ("bytes=" + "9" * 5000 + "-", 416, None),
+    "end of 5,000 digits is clamped": ("bytes=10-" + "9" * 5000, 206, (10, SIZE - 1)),
+    "suffix of 5,000 digits": ("bytes=-" + "9" * 5000, 206, (0, SIZE - 1)),
+    "start of 19 digits": ("bytes=" + "1" * 19 + "-", 416, None),
 }
 
 

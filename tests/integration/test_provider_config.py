@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 
 from tests.conftest import auth, superadmin
@@ -200,3 +202,64 @@ async def test_malformed_organization_id_is_a_validation_error(client: httpx.Asy
     validation_error(
         await client.get("/api/calls/providers/config?organizationId=../../x", headers=superadmin("org-a"))
     )
+
+
+# Credentials the code below cannot use (as an HMAC key, in an HTTP header) are refused at the edge.
+UNUSABLE = {
+    "one-character Sinch secret": {**SINCH, "sinchApplicationSecret": "a"},
+    "Sinch secret not base64": {**SINCH, "sinchApplicationSecret": "!!!!" * 8},
+    "Sinch secret of 7 bytes": {**SINCH, "sinchApplicationSecret": "app-secret"},
+    "non-ASCII Sinch application key": {**SINCH, "sinchApplicationKey": "clé"},
+    "Twilio token with a line break": {**TWILIO, "twilioAuthToken": "0123456789\nabcdef0123"},
+    "non-ASCII Twilio token": {**TWILIO, "twilioAuthToken": "é" * 32},
+    "Twilio token of one character": {**TWILIO, "twilioAuthToken": "x"},
+    "NUL in a Twilio token": {**TWILIO, "twilioAuthToken": "0123456789abcdef\x00"},
+}
+
+
+@pytest.mark.parametrize("body", UNUSABLE.values(), ids=UNUSABLE.keys())
+async def test_voice_provider_credentials_the_code_cannot_use_are_400(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    validation_error(await client.post("/api/calls/providers/config", json=body, headers=superadmin("org-a")))
+    described = await client.get("/api/calls/providers/config", headers=superadmin("org-a"))
+    assert not any(provider["configured"] for provider in described.json()["providers"].values())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"elevenlabsApiKey": "k"},
+        {"elevenlabsApiKey": "sk_" + "é" * 20},
+        {"elevenlabsWebhookSecret": "wsec with spaces inside"},
+        {"sinchEstProjectId": "p" * 129},
+    ],
+)
+async def test_voice_ai_credentials_the_code_cannot_use_are_400(
+    client: httpx.AsyncClient, change: dict[str, Any]
+) -> None:
+    validation_error(
+        await client.post("/api/calls/voice-ai/config", json=change, headers=superadmin("org-a"))
+    )
+
+
+async def test_concurrent_first_saves_of_one_organisation_are_never_a_500(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500 is an answer here
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        answers = await asyncio.gather(
+            *(
+                http.post("/api/calls/providers/config", json=SINCH, headers=superadmin("org-new"))
+                for _ in range(6)
+            )
+        )
+
+    statuses = [answer.status_code for answer in answers]
+    assert set(statuses) <= {200, 409}, [a.text for a in answers]
+    assert 200 in statuses
+    for answer in answers:
+        if answer.status_code == 409:
+            assert answer.json() == {"success": False, "error": answer.json()["error"], "code": "CONFLICT"}
+    described = await client.get("/api/calls/providers/config", headers=superadmin("org-new"))
+    assert described.json()["providers"]["sinch"]["configured"] is True

@@ -207,6 +207,30 @@ async def test_bad_deliveries_are_refused_and_store_nothing(
     assert not list((runtime.settings.data_dir / "storage").rglob("*.mp3"))
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "t=" + "9" * 5000 + ",v0=ab",  # more digits than int() parses
+        "t=\u00b2,v0=ab",  # "²".isdigit() is True
+        "t={now},v0=\u00e9\u00e9",  # compare_digest refuses non-ASCII str
+        "t=,v0=",
+        "v0=ab,v0=cd,t=-5",
+    ],
+)
+@pytest.mark.usefixtures("configured")
+async def test_a_malformed_signature_header_is_401(
+    client: httpx.AsyncClient, runtime: Runtime, header: str
+) -> None:
+    body, _ = senders.elevenlabs(senders.elevenlabs_audio("conv_bad", AUDIO), SECRET)
+    signature = header.format(now=int(time.time())).encode("latin-1")
+    headers = {b"ElevenLabs-Signature": signature, b"Content-Type": b"application/json"}
+
+    response = await client.post(URL, content=body, headers=headers)
+
+    assert response.status_code == 401, response.text
+    assert await count(runtime, Call) == 0
+
+
 @pytest.mark.usefixtures("configured")
 async def test_organisation_hint_and_learnt_agents(client: httpx.AsyncClient, runtime: Runtime) -> None:
     first = await send(client, senders.elevenlabs_audio("conv_hint", AUDIO, agent_id="agent_hint"))

@@ -160,6 +160,53 @@ async def test_twilio_refusals_store_nothing(
     assert await count(runtime, WebhookEvent) == 0
 
 
+@pytest.mark.parametrize("signature", ["\u00e9" * 28, "", "=" * 5000])
+async def test_a_malformed_twilio_signature_is_401(
+    client: httpx.AsyncClient, runtime: Runtime, twilio_org: TwilioFake, signature: str
+) -> None:
+    _, params = twilio_events(twilio_org, sid("CA"), sid("RE"))[0]
+    body, headers = senders.twilio(STATUS, params, twilio_org.auth_token)
+    sent = {k.encode(): v.encode("latin-1") for k, v in {**headers, "X-Twilio-Signature": signature}.items()}
+
+    refused(await client.post(STATUS, content=body, headers=sent), 401, "INVALID_SIGNATURE")
+    assert await count(runtime, Call) == 0
+
+
+async def test_twilio_values_that_do_not_fit_are_left_out_not_a_500(
+    client: httpx.AsyncClient, runtime: Runtime, twilio_org: TwilioFake
+) -> None:
+    ringing, _, recorded, completed = twilio_events(twilio_org, sid("CA"), sid("RE"))
+    odd = {
+        "From": "sip:" + "a" * 40 + "@example.sip.twilio.com",
+        "Timestamp": "Fri, 31 Dec 9999 23:00:00 -1200",
+    }
+    deliveries = [
+        (ringing[0], {**ringing[1], **odd}),
+        (
+            recorded[0],
+            {
+                **recorded[1],
+                "RecordingDuration": "9" * 5000,
+                "RecordingChannels": "\u00b2",
+                "RecordingUrl": "https://x/" + "a" * 2000,
+            },
+        ),
+        (completed[0], {**completed[1], "CallDuration": "\u00b2"}),
+    ]
+
+    responses = [
+        await post_twilio(client, path, params, twilio_org.auth_token) for path, params in deliveries
+    ]
+
+    assert [r.status_code for r in responses] == [200] * 3, [r.text for r in responses]
+    async with runtime.sessions() as session:
+        call = (await session.scalars(select(Call))).one()
+        recording = (await session.scalars(select(Recording))).one()
+    # The SIP address did not fit; the completed event's own From did.
+    assert (call.from_number, call.start_time, call.duration) == ("+15552223333", None, None)
+    assert (recording.duration, recording.channels, recording.reference_url) == (None, None, None)
+
+
 async def test_twilio_api_key_only_organisations_cannot_be_verified(
     client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
 ) -> None:
@@ -191,6 +238,31 @@ async def post_sinch(
 ) -> httpx.Response:
     body, headers = senders.sinch(SINCH_PATH, event, key, secret, **kw)
     return await client.post(SINCH_PATH, content=body, headers=headers)
+
+
+@pytest.mark.parametrize("stored", ["a", "!", "abcde", "=", "ä" * 8])
+async def test_a_stored_sinch_secret_that_is_not_base64_is_401_never_500(
+    client: httpx.AsyncClient, runtime: Runtime, stored: str
+) -> None:
+    # Stored before the config API refused such secrets; the signature code must still answer.
+    values = {"sinchApplicationKey": SINCH_KEY, "sinchApplicationSecret": stored}
+    await runtime.credentials.save(ORG, "sinch", values, lookup_field="sinchApplicationKey")
+
+    refused(await post_sinch(client, sinch_events("c-bad-secret")[0]), 401, "INVALID_SIGNATURE")
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-13-01T00:00:00Z", "²"]
+)
+async def test_a_sinch_timestamp_outside_the_calendar_is_refused(
+    client: httpx.AsyncClient, sinch_org: None, timestamp: str
+) -> None:
+    body, headers = senders.sinch(SINCH_PATH, sinch_events("c-time")[0], SINCH_KEY, SINCH_SECRET)
+    sent = {k.encode(): v.encode("latin-1") for k, v in {**headers, "x-timestamp": timestamp}.items()}
+    response = await client.post(SINCH_PATH, content=body, headers=sent)
+
+    assert response.status_code in (400, 401), response.text
+    assert response.json()["success"] is False
 
 
 def sinch_events(call_id: str) -> list[dict[str, Any]]:
@@ -267,6 +339,25 @@ async def test_sinch_events_twice_in_any_order_make_one_call_that_plays(
     body = (await client.get(f"/api/calls/{call.id}/recording", headers=auth(ORG))).json()
     assert (await client.get(body["audioUrl"])).content == AUDIO
     assert body["transcriptionText"] == "Agent: Hello."
+
+
+@pytest.mark.usefixtures("sinch_org")
+async def test_sinch_values_that_do_not_fit_are_left_out_not_a_500(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    ice, _, dice, *_ = sinch_events("c-odd")
+    late = "9999-12-31T23:00:00-12:00"
+    deliveries = [
+        {**ice, "timestamp": late, "cli": "1" * 40},
+        {**dice, "timestamp": late, "duration": 10**400, "from": "+" + "2" * 40},
+    ]
+
+    responses = [await post_sinch(client, event) for event in deliveries]
+
+    assert [r.status_code for r in responses] == [200] * 2, [r.text for r in responses]
+    async with runtime.sessions() as session:
+        call = (await session.scalars(select(Call))).one()
+    assert (call.from_number, call.start_time, call.end_time, call.duration) == (None, None, None, None)
 
 
 @pytest.mark.usefixtures("sinch_org")

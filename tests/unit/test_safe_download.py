@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tether_relay.providers.download import DownloadRefused, SafeDownloader, is_public
+from tether_relay.providers.addresses import is_public
+from tether_relay.providers.download import DownloadRefused, SafeDownloader
 
 PUBLIC = "93.184.216.34"
 AUDIO = b"ID3" + b"\x00" * 100
@@ -126,6 +127,10 @@ async def test_redirect_loops_end() -> None:
         ("ftp://vendor.example/a.mp3", "https"),
         ("https://user:pass@vendor.example/a.mp3", "credentials"),
         ("https://unknown.example/a.mp3", "resolve"),
+        ("https://xn--a/a.mp3", "not valid"),
+        ("https://\u2603\u2603.example/a.mp3", "not valid"),
+        ("https://[::1/a.mp3", "not valid"),
+        ("https://vendor.example:99999/a.mp3", "not valid"),
     ],
 )
 async def test_urls_we_do_not_fetch(url: str, reason: str) -> None:
@@ -150,6 +155,14 @@ async def test_what_a_url_serves_is_checked(response: httpx.Response, reason: st
 
     with pytest.raises(DownloadRefused, match=reason):
         await net.downloader().fetch("https://vendor.example/a.mp3")
+
+
+async def test_a_hostname_the_system_resolver_cannot_encode_is_refused() -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(500)))
+    downloader = SafeDownloader(client, allow_private=False, max_bytes=10, timeout_seconds=5)
+
+    with pytest.raises(DownloadRefused, match="resolve"):
+        await downloader.fetch(f"https://{'a' * 64}.example/a.mp3")  # a DNS label is at most 63 octets
 
 
 async def test_allow_private_admits_http_and_private_addresses() -> None:

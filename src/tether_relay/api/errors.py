@@ -9,10 +9,19 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tether_relay.api.schemas import CallsErrorResponse
-from tether_relay.errors import AppError, MethodNotAllowed, NotFound, PayloadTooLarge, ValidationFailed
+from tether_relay.db import is_conflict
+from tether_relay.errors import (
+    AppError,
+    Conflict,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+)
 
 log = logging.getLogger("tether_relay.errors")
 
@@ -21,6 +30,7 @@ _DESCRIPTIONS = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
+    409: "A concurrent request changed the same thing; try again",
     413: "Request body too large",
     429: "Too many requests (see Retry-After)",
     500: "Internal error",
@@ -84,6 +94,13 @@ def install(app: FastAPI) -> None:
             {"success": False, "error": str(exc.detail), "code": "HTTP_ERROR"}, status_code=exc.status_code
         )
 
+    async def database_error(request: Request, exc: Exception) -> JSONResponse:
+        # A conflict a request lost that its code did not retry is the client's to retry, not a 500.
+        assert isinstance(exc, DBAPIError)
+        if is_conflict(exc):
+            return await app_error(request, Conflict())
+        return await unexpected(request, exc)
+
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         # One line naming the failure and where it happened; no trace (it could carry secrets).
         log.error("unhandled error", extra={"cause": _cause(exc)})
@@ -92,6 +109,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, app_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(Exception, unexpected)
 
 

@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.apikeys.models import ApiKey, RateLimitHit
 from tether_relay.auth.principal import Principal
 from tether_relay.db import utcnow
-from tether_relay.errors import RateLimited, Unauthorized
+from tether_relay.errors import Conflict, RateLimited, Unauthorized
 from tether_relay.organizations.repository import OrganizationRepository
 
 PREFIX = "tk_live_"
 WINDOW = timedelta(minutes=1)
+# Each round of concurrent writers of one user's key lets one through; beyond this many, answer 409.
+CONFLICT_ATTEMPTS = 10
 
 
 def _hash(key: str) -> str:
@@ -51,20 +53,35 @@ class ApiKeyService:
         self._sessions = sessions
 
     async def show_or_create(self, principal: Principal) -> ShownKey:
+        for _ in range(CONFLICT_ATTEMPTS):
+            try:
+                return await self._show_or_create_once(principal)
+            except IntegrityError:  # a concurrent first call created it: show that one, masked
+                continue
+        raise Conflict()
+
+    async def _show_or_create_once(self, principal: Principal) -> ShownKey:
         async with self._sessions() as session:
             live = await self._live(session, principal)
             if live is not None:
                 return ShownKey(mask(live.last_four), False, live.created_at)
-            try:
-                key, row = await self._insert(session, principal)
-                await session.commit()
-            except IntegrityError:  # a concurrent first call created it: show that one, masked
-                await session.rollback()
-                return await self.show_or_create(principal)
+            key, row = await self._insert(session, principal)
+            await session.commit()
         return ShownKey(key, True, row.created_at)
 
     async def regenerate(self, principal: Principal) -> ShownKey:
-        """Revokes the live key at once and returns a new one, in one transaction."""
+        """Revokes the live key at once and returns a new one, in one transaction.
+
+        Concurrent regenerations collide on the one-live-key index (on PostgreSQL each one's UPDATE cannot
+        see the key another is inserting): the loser starts again, and revokes the winner's key."""
+        for _ in range(CONFLICT_ATTEMPTS):
+            try:
+                return await self._regenerate_once(principal)
+            except IntegrityError:
+                continue
+        raise Conflict()
+
+    async def _regenerate_once(self, principal: Principal) -> ShownKey:
         async with self._sessions() as session:
             await session.execute(
                 update(ApiKey)

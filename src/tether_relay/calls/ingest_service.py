@@ -96,7 +96,22 @@ class IngestService:
             if existing is None:
                 raise
             return IngestResult(existing, deduplicated=True)
+        except Exception:
+            if key is not None:
+                await self._discard_unreferenced(call_id, key)
+            raise
         return IngestResult(call_id, deduplicated=False)
+
+    async def _discard_unreferenced(self, call_id: str, key: str) -> None:
+        """After any other failure of the insert, the audio goes unless the row made it after all (a commit
+        can fail after taking effect); if that cannot be told, the storage sweep has the object."""
+        try:
+            async with self._sessions() as session:
+                committed = await CallRepository(session).get(call_id) is not None
+            if not committed:
+                await self._buckets.get(RECORDINGS).delete(key)
+        except Exception:  # noqa: BLE001, S110 - the insert's own failure is the one to report
+            pass
 
     async def _existing(self, holder: KeyHolder, external_call_id: str) -> str | None:
         async with self._sessions() as session:

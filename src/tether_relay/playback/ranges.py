@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tether_relay.digits import MAX_DIGITS, parse_uint
 from tether_relay.errors import AppError
 
-_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+_SPEC = re.compile(r"^\s*([0-9]*)\s*-\s*([0-9]*)\s*$")
+# A position past any file: what a number too long to parse means (first: 416; last: to the end).
+BEYOND = 10**MAX_DIGITS
 
 
 class RangeNotSatisfiable(AppError):
@@ -54,8 +57,8 @@ def parse(header: str | None) -> RangeRequest | None:
     match = _SPEC.match(specs.split(",")[0])
     if match is None or match.group(1) == match.group(2) == "":
         return None
-    first = int(match.group(1)) if match.group(1) else None
-    last = int(match.group(2)) if match.group(2) else None
+    first = _position(match.group(1))
+    last = _position(match.group(2))
     if first is not None and last is not None and last < first:
         return None  # invalid syntax: ignored, per §14.1.1
     return RangeRequest(first, last)
@@ -72,3 +75,10 @@ def resolve(request: RangeRequest, size: int) -> ByteRange:
         raise RangeNotSatisfiable(size)
     last = size - 1 if request.last is None else min(request.last, size - 1)
     return ByteRange(request.first, last)
+
+
+def _position(digits: str) -> int | None:
+    if not digits:
+        return None
+    value = parse_uint(digits)
+    return BEYOND if value is None else value

@@ -2,8 +2,8 @@
 URL reach inside our network (SSRF).
 
 Every hop is checked the same way: https only; the host resolved once and every address it resolves to
-must be public (no private, loopback, link-local, CGNAT, multicast, reserved or unspecified address,
-IPv4-mapped forms included); the connection then goes to exactly the address that was checked (Host and
+must be globally routable (providers/addresses.py: IPv6 forms that carry an IPv4 address are judged by
+that address too); the connection then goes to exactly the address that was checked (Host and
 TLS SNI keep the name), so a second DNS answer cannot swap in an internal one. Redirects are followed by
 hand, at most five, each re-checked. The body is capped in bytes and the whole download in time, and it
 must be audio. `allow_private` (TETHER_INGEST_ALLOW_PRIVATE_URLS) lifts the https and address rules for
@@ -13,17 +13,21 @@ tests and closed networks.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
+from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
+from tether_relay.providers.addresses import is_public
 from tether_relay.providers.audio import SNIFF_BYTES, sniff
 
 MAX_REDIRECTS = 5
+# An audio media type that fits the recordings.content_type column (64).
+_AUDIO_TYPE = re.compile(r"audio/[a-z0-9][a-z0-9.+-]{0,57}")
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
@@ -48,13 +52,6 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 class SafeDownloader:
     def __init__(
         self,
@@ -77,6 +74,8 @@ class SafeDownloader:
                 return await self._follow(url)
         except TimeoutError:
             raise DownloadRefused("the download took too long") from None
+        except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a hostname that is not valid IDNA
+            raise DownloadRefused("the URL is not valid") from None
         except httpx.HTTPError:
             raise DownloadRefused("the recording could not be downloaded") from None
 
@@ -106,9 +105,11 @@ class SafeDownloader:
             raise DownloadRefused("the URL must be https")
         if not url.host or url.userinfo:
             raise DownloadRefused("the URL must name a host and carry no credentials")
+        if url.port is not None and not 0 < url.port < 65536:
+            raise DownloadRefused("the URL is not valid")
         try:
             addresses = await self._resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
-        except OSError:
+        except (OSError, UnicodeError):  # UnicodeError: a label the resolver cannot encode (over 63)
             raise DownloadRefused("the host does not resolve") from None
         if not addresses:
             raise DownloadRefused("the host does not resolve")
@@ -120,10 +121,10 @@ class SafeDownloader:
         if response.status_code != 200:
             raise DownloadRefused(f"the server answered {response.status_code}")
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if not content_type.startswith("audio/"):
+        if not _AUDIO_TYPE.fullmatch(content_type):
             raise DownloadRefused("the URL does not serve audio")
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
+        declared = parse_uint(response.headers.get("content-length", ""))
+        if declared is not None and declared > self._max_bytes:
             raise DownloadRefused("the recording is too large")
         chunks: list[bytes] = []
         size = 0

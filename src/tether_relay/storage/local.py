@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from tether_relay.digits import parse_uint
 from tether_relay.files import private_dir, write_private
 from tether_relay.storage.base import CHUNK_BYTES, ListedObject, StorageError
 
@@ -97,9 +98,11 @@ class LocalStore:
         )
 
     def verify(self, key: str, expires: str, signature: str, *, now: float | None = None) -> bool:
-        if not expires.isdigit() or int(expires) < (now if now is not None else time.time()):
+        deadline = parse_uint(expires)
+        if deadline is None or deadline < (now if now is not None else time.time()):
             return False
-        return hmac.compare_digest(self._sign(key, int(expires)), signature)
+        # As bytes: compare_digest refuses str with non-ASCII characters, and a query may carry them.
+        return hmac.compare_digest(self._sign(key, deadline).encode(), signature.encode())
 
     def _sign(self, key: str, expires: int) -> str:
         message = f"{self.name}\n{key}\n{expires}".encode()

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository, NewRecording
-from tether_relay.db import utcnow
+from tether_relay.db import in_storable_range, utcnow
+from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
 from tether_relay.organizations.credentials import CredentialStore
 from tether_relay.providers.errors import InvalidWebhookSignature, WebhookTimestampRefused
@@ -27,6 +28,7 @@ from tether_relay.storage.buckets import SINCH
 from tether_relay.webhooks.events import apply_once, body_key
 
 PROVIDER = "sinch"
+MAX_CALL_SECONDS = 7 * 24 * 3600
 _RESULTS = {"ANSWERED": "completed", "BUSY": "busy", "NOANSWER": "no-answer", "FAILED": "failed"}
 _EVENTS = ("ice", "ace", "dice", "notify")
 
@@ -118,7 +120,7 @@ async def _dice(call: Call, event: dict[str, Any], _session: AsyncSession) -> No
     to: dict[str, Any] = event["to"] if isinstance(event.get("to"), dict) else {}
     call.status = _RESULTS.get(str(event.get("result")), "completed")
     call.end_time = call.end_time or _time(event.get("timestamp"))
-    if isinstance(event.get("duration"), int | float):
+    if isinstance(event.get("duration"), int | float) and 0 <= event["duration"] <= MAX_CALL_SECONDS:
         call.duration = float(event["duration"])
     call.from_number = call.from_number or _number(event.get("from"))  # a string in DiCE, not an object
     call.to_number = call.to_number or _number(to.get("endpoint"))
@@ -173,7 +175,8 @@ def _bucket_key(destination: Any) -> str | None:
 
 
 def _number(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip("+").isdigit():
+    # E.164: at most 15 ASCII digits (the column holds 32).
+    if not isinstance(value, str) or parse_uint(value.removeprefix("+"), max_digits=15) is None:
         return None
     return value if value.startswith("+") else f"+{value}"
 
@@ -185,4 +188,4 @@ def _time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    return moment if moment.tzinfo is not None and in_storable_range(moment) else None

@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.repository import CallRepository, NewRecording
+from tether_relay.db import in_storable_range
+from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
 from tether_relay.organizations.credentials import CredentialStore
 from tether_relay.providers.errors import InvalidWebhookSignature
@@ -77,13 +79,13 @@ class TwilioWebhooks:
 
         async def apply(session: AsyncSession) -> str:
             call = await CallRepository(session).find_or_create(organization_id, PROVIDER, call_sid)
-            call.from_number = call.from_number or values.get("From") or None
-            call.to_number = call.to_number or values.get("To") or None
+            call.from_number = call.from_number or _fitting(values.get("From"), 32)
+            call.to_number = call.to_number or _fitting(values.get("To"), 32)
             call.direction = call.direction or _DIRECTIONS.get(values.get("Direction", ""))
             if _STATUS_ORDER[status] >= _STATUS_ORDER.get(call.status, -1):
                 call.status = status
-            if (seconds := _bounded(values.get("CallDuration", ""), 10**7)) is not None:
-                call.duration = seconds
+            if (seconds := parse_uint(values.get("CallDuration", ""))) is not None:
+                call.duration = float(seconds)
             if at is not None:
                 if status in ("queued", "initiated", "ringing"):
                     call.start_time = call.start_time or at
@@ -110,7 +112,7 @@ class TwilioWebhooks:
         if not is_sid("RE", recording_sid):
             raise ValidationFailed.of("RecordingSid", "RecordingSid is not a Twilio recording SID")
         completed = values.get("RecordingStatus", "completed") == "completed"
-        duration = values.get("RecordingDuration", "")
+        duration = parse_uint(values.get("RecordingDuration", ""))
         channels = values.get("RecordingChannels", "")
 
         async def apply(session: AsyncSession) -> str:
@@ -120,9 +122,9 @@ class TwilioWebhooks:
             if completed and known is None:
                 recording = NewRecording(
                     provider_recording_id=recording_sid,
-                    duration=_bounded(duration, 10**7),
-                    channels=int(_bounded(channels, 64) or 0) or None,
-                    reference_url=(values.get("RecordingUrl") or None),
+                    duration=float(duration) if duration is not None else None,
+                    channels=parse_uint(channels, max_digits=2),
+                    reference_url=_fitting(values.get("RecordingUrl"), 1024),
                 )
                 await calls.attach_recording(call.id, recording)  # refused if the recording was deleted
             return call.id
@@ -144,13 +146,6 @@ def _call_sid(values: dict[str, str]) -> str:
     return call_sid
 
 
-def _bounded(value: str, most: int) -> float | None:
-    """A whole number Twilio sent as text, if it is one and at most `most` (else unknown)."""
-    if not value.isascii() or not value.isdigit() or len(value) > len(str(most)) or int(value) > most:
-        return None
-    return float(value)
-
-
 def _pairs(form: Form) -> list[str]:
     return [f"{name}={value}" for name, value in sorted(form)]
 
@@ -162,4 +157,9 @@ def _rfc2822(value: str | None) -> datetime | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return moment if moment.tzinfo is not None else None
+    return moment if moment.tzinfo is not None and in_storable_range(moment) else None
+
+
+def _fitting(value: str | None, length: int) -> str | None:
+    """A value for a column of `length`, or None: a SIP address can outgrow a phone number's column."""
+    return value if value and len(value) <= length else None

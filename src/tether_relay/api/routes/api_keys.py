@@ -37,7 +37,7 @@ def _response(shown: ShownKey, message: str) -> ApiKeyResponse:
 @router.get(
     "/api/user/api-key",
     response_model=ApiKeyResponse,
-    responses=error_responses(401),
+    responses=error_responses(401, 409),
     summary="Get the user's API key (created on first call)",
 )
 async def get_api_key(principal: CurrentPrincipal, keys: ApiKeyServiceDep) -> ApiKeyResponse:
@@ -49,7 +49,7 @@ async def get_api_key(principal: CurrentPrincipal, keys: ApiKeyServiceDep) -> Ap
 @router.post(
     "/api/user/api-key/regenerate",
     response_model=ApiKeyResponse,
-    responses=error_responses(401),
+    responses=error_responses(401, 409),
     summary="Regenerate the user's API key",
 )
 async def regenerate_api_key(principal: CurrentPrincipal, keys: ApiKeyServiceDep) -> ApiKeyResponse:

@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict
 
 from tether_relay.api.deps import CurrentPrincipal, SessionDep
 from tether_relay.api.errors import error_responses
+from tether_relay.api.types import CallId, StoredText
 from tether_relay.calls.document import call_document
 from tether_relay.calls.repository import CallRepository
 from tether_relay.errors import CallNotFound
 
 router = APIRouter(tags=["Calls"])
 
-Filter = Annotated[str | None, Query(max_length=64)]
+Filter = Annotated[StoredText | None, Query(max_length=64)]
 
 
 class CallDocument(BaseModel):
@@ -66,7 +67,7 @@ async def list_call_history(
     summary="Get a single call by id",
 )
 async def get_call(
-    call_id: Annotated[str, Path(alias="callId")], principal: CurrentPrincipal, session: SessionDep
+    call_id: Annotated[CallId, Path(alias="callId")], principal: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     """One Call document of the caller's organisation; another organisation's call is a 404."""
     call = await CallRepository(session).get_visible_to(principal, call_id)

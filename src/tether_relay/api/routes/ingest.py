@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tether_relay.api.deps import IngestKeyHolder, IngestServiceDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.late_body import documented_body, validated_body
+from tether_relay.api.types import E164, AsciiToken, Finite, JsonObject, Moment, StoredText
 from tether_relay.calls.ingest_service import IngestCall
 from tether_relay.transcripts.model import Utterance
 
 router = APIRouter(tags=["Calls"])
-
-E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +14155551234")]
 
 
 class TranscriptItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["agent", "user"]
-    message: Annotated[str, Field(max_length=100_000)]
-    timestamp: Annotated[float, Field(ge=0, description="Seconds from the start of the recording.")]
+    message: Annotated[StoredText, Field(max_length=100_000)]
+    timestamp: Annotated[Finite, Field(ge=0, description="Seconds from the start of the recording.")]
 
 
 class IngestRequest(BaseModel):
@@ -35,26 +34,24 @@ class IngestRequest(BaseModel):
     direction: Literal["inbound", "outbound"]
     fromNumber: E164
     toNumber: E164
-    duration: Annotated[float, Field(ge=0, le=7 * 24 * 3600, description="Seconds.")]
+    duration: Annotated[Finite, Field(ge=0, le=7 * 24 * 3600, description="Seconds.")]
     status: Literal["completed", "no-answer", "busy", "failed"]
     transcript: Annotated[list[TranscriptItem], Field(max_length=20_000)] | None = Field(
         None, description="Structured transcript; plain text is not accepted."
     )
-    summary: Annotated[str, Field(min_length=1, max_length=100_000)] | None = None
-    recording: Annotated[str, Field(min_length=1)] | None = Field(
+    summary: Annotated[StoredText, Field(min_length=1, max_length=100_000)] | None = None
+    recording: Annotated[StoredText, Field(min_length=1)] | None = Field(
         None, description="Base64 MP3 (optionally with a `data:audio/...;base64,` prefix) or an https URL."
     )
-    externalCallId: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")] | None = (
-        Field(
-            None, description="Your identifier of the call; a repeat returns the same callId (idempotency)."
-        )
+    externalCallId: Annotated[AsciiToken, Field(min_length=1, max_length=128)] | None = Field(
+        None, description="Your identifier of the call; a repeat returns the same callId (idempotency)."
     )
-    agentName: Annotated[str, Field(max_length=200)] | None = None
-    metadata: dict[str, Any] | None = Field(
-        None, description="Arbitrary vendor metadata, stored with the call."
+    agentName: Annotated[StoredText, Field(max_length=200)] | None = None
+    metadata: JsonObject | None = Field(None, description="Arbitrary vendor metadata, stored with the call.")
+    callerName: Annotated[StoredText, Field(max_length=200)] | None = None
+    callStartTime: Moment | None = Field(
+        None, description="ISO 8601 with a zone, 1970 to 2099; defaults to now."
     )
-    callerName: Annotated[str, Field(max_length=200)] | None = None
-    callStartTime: AwareDatetime | None = Field(None, description="ISO 8601 with a zone; defaults to now.")
 
     @model_validator(mode="after")
     def _completed_calls_are_complete(self) -> IngestRequest:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tether_relay.api.deps import CurrentPrincipal, ProviderConfigDep, SuperAdmin, TargetOrganization
 from tether_relay.api.errors import error_responses
+from tether_relay.api.types import E164, ProviderId, Secret
+from tether_relay.providers.sinch import signature
 
 router = APIRouter(tags=["Calls"])
 
@@ -19,8 +21,15 @@ def _sid(prefix: str) -> Any:
     )
 
 
-Secret = Annotated[str, Field(min_length=1, max_length=512)]
-E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164 number, e.g. +14155551234")]
+def _usable_sinch_secret(secret: str) -> str:
+    if not signature.usable_secret(secret):
+        raise ValueError(
+            f"must be the base64 application secret Sinch issued ({signature.MIN_SECRET_BYTES} bytes)"
+        )
+    return secret
+
+
+SinchSecret = Annotated[Secret, AfterValidator(_usable_sinch_secret)]
 
 
 class VoiceProviderConfig(BaseModel):
@@ -37,8 +46,8 @@ class VoiceProviderConfig(BaseModel):
     twilioApiKeySecret: Secret | None = None
     twilioTwimlAppSid: str | None = _sid("AP")
     twilioServiceSid: str | None = _sid("GA")
-    sinchApplicationKey: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    sinchApplicationSecret: Secret | None = None
+    sinchApplicationKey: ProviderId | None = None
+    sinchApplicationSecret: SinchSecret | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> VoiceProviderConfig:
@@ -61,11 +70,11 @@ class VoiceAiConfig(BaseModel):
     elevenlabsApiKey: Secret | None = None
     elevenlabsWebhookSecret: Secret | None = None
     generateToolSecret: bool = False
-    sinchEstKeyId: Secret | None = None
+    sinchEstKeyId: ProviderId | None = None
     sinchEstKeySecret: Secret | None = None
-    sinchEstProjectId: Secret | None = None
-    sinchEstTrunkId: Secret | None = None
-    sinchEstTrunkDomain: Secret | None = None
+    sinchEstProjectId: ProviderId | None = None
+    sinchEstTrunkId: ProviderId | None = None
+    sinchEstTrunkDomain: ProviderId | None = None
 
 
 class Saved(BaseModel):

@@ -8,13 +8,14 @@ from fastapi.responses import JSONResponse, Response
 from tether_relay.api.deps import CurrentPrincipal, RecordingServiceDep, RuntimeDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.schemas import CallsRecordingResponse, DeletionReceipt, render_receipt, render_recording
+from tether_relay.api.types import CallId
 from tether_relay.auth.principal import ADMIN, SUPERADMIN
 from tether_relay.errors import CallNotFound, Forbidden, ValidationFailed
 
 router = APIRouter(tags=["Calls"])
 
 CallIdPath = Annotated[
-    str,
+    CallId,
     Path(
         alias="callId",
         description=(

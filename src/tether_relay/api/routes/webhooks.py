@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from tether_relay.api.deps import RuntimeDep
 from tether_relay.api.errors import error_responses
+from tether_relay.api.types import StoredText
 from tether_relay.providers.errors import InvalidWebhookSignature
 
 router = APIRouter(tags=["Webhook"])
@@ -39,7 +40,7 @@ def _body(description: str, content_type: str) -> dict[str, Any]:
 async def elevenlabs_webhook(
     request: Request,
     runtime: RuntimeDep,
-    organization_id: Annotated[str | None, Query(alias="organizationId", max_length=64)] = None,
+    organization_id: Annotated[StoredText | None, Query(alias="organizationId", max_length=64)] = None,
 ) -> dict[str, Any]:
     """Creates or completes the call: its transcript, its audio (stored in R2), or its failure."""
     elevenlabs = runtime.webhooks.elevenlabs

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from tether_relay.digits import parse_uint
 from tether_relay.providers.errors import InvalidWebhookSignature, WebhookTimestampRefused
 
 MAX_AGE_SECONDS = 30 * 60
@@ -18,10 +19,10 @@ def parse_header(header: str | None) -> tuple[int, str]:
     if not header:
         raise InvalidWebhookSignature()
     parts = dict(part.strip().split("=", 1) for part in header.split(",") if "=" in part)
-    timestamp, digest = parts.get("t", ""), parts.get("v0")
-    if not timestamp.isdigit() or not digest:
+    timestamp, digest = parse_uint(parts.get("t", "")), parts.get("v0")
+    if timestamp is None or not digest:
         raise InvalidWebhookSignature()
-    return int(timestamp), f"v0={digest}"
+    return timestamp, f"v0={digest}"
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> str:
@@ -36,4 +37,5 @@ def check_timestamp(timestamp: int, now: float) -> None:
 
 
 def matches(body: bytes, signature: str, secret: str, timestamp: int) -> bool:
-    return hmac.compare_digest(sign(body, secret, timestamp), signature)
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may carry them.
+    return hmac.compare_digest(sign(body, secret, timestamp).encode(), signature.encode())

@@ -2,25 +2,36 @@
 `authorization.helper.ts`; shared/reference/providers.md §3.4):
 base64(HMAC-SHA256(base64decode(secret),
     METHOD\\nbase64(MD5(body))\\nContent-Type\\nx-timestamp:<value>\\n<path>)).
-The secret is base64-decoded first (leniently, as Node does)."""
+The secret is base64-decoded first, leniently as Node's `Buffer.from(secret, "base64")` does, so that
+decoding never fails on whatever is stored; the config API accepts only `usable_secret`s."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+import re
 from datetime import datetime
 
 MAX_SKEW_SECONDS = 10 * 60
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+MIN_SECRET_BYTES = 16  # Sinch issues 128-bit application secrets
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 
 
 def decode_secret(secret: str) -> bytes:
-    padded = secret + "=" * (-len(secret) % 4)
-    try:
-        return base64.b64decode(padded, validate=True)
-    except (binascii.Error, ValueError):
-        return base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
+    """Like Node: either alphabet, decoding stops at padding, other characters skipped, a dangling
+    character (six bits, no whole byte) dropped. Never raises."""
+    symbols = re.sub(r"[^A-Za-z0-9+/_-]", "", secret.split("=", 1)[0]).translate(_URLSAFE)
+    symbols = symbols[: len(symbols) - len(symbols) % 4 if len(symbols) % 4 == 1 else len(symbols)]
+    return base64.b64decode(symbols + "=" * (-len(symbols) % 4))
+
+
+def usable_secret(secret: str) -> bool:
+    """Base64 (either alphabet) of at least MIN_SECRET_BYTES: what Sinch issues and what signs."""
+    return _BASE64.fullmatch(secret) is not None and len(decode_secret(secret)) >= MIN_SECRET_BYTES
 
 
 def compute(*, method: str, body: bytes, content_type: str, timestamp: str, path: str, secret: str) -> str:
@@ -41,11 +52,10 @@ def parse_authorization(header: str | None) -> tuple[str, str] | None:
 def timestamp_fresh(value: str, now: datetime) -> bool:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # OverflowError: year 1 or 9999 with an offset lies outside datetime's range once in UTC.
+        return moment.tzinfo is not None and abs((now - moment).total_seconds()) <= MAX_SKEW_SECONDS
+    except (ValueError, OverflowError):
         return False
-    if moment.tzinfo is None:
-        return False
-    return abs((now - moment).total_seconds()) <= MAX_SKEW_SECONDS
 
 
 def hmac_equal(expected: str, given: str) -> bool:

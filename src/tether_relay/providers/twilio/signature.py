@@ -31,6 +31,9 @@ def _url_variants(url: str) -> set[str]:
 
 
 def matches(url: str, params: list[tuple[str, str]], signature: str, auth_token: str) -> bool:
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may carry them.
+    given = signature.encode()
     return any(
-        hmac.compare_digest(compute(variant, params, auth_token), signature) for variant in _url_variants(url)
+        hmac.compare_digest(compute(variant, params, auth_token).encode(), given)
+        for variant in _url_variants(url)
     )
