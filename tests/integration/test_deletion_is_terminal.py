@@ -51,6 +51,14 @@ async def delete(client: httpx.AsyncClient, call_id: str, organization: str) -> 
     return response
 
 
+async def delete_mid_read(client: httpx.AsyncClient, call_id: str, organization: str) -> httpx.Response:
+    """The read's answer, when DELETE landed while the read waited on its (slowed) provider."""
+    reading = asyncio.create_task(client.get(f"/api/calls/{call_id}/recording", headers=auth(organization)))
+    await asyncio.sleep(0.7)
+    await delete(client, call_id, organization)
+    return await reading
+
+
 async def objects_of(runtime: Runtime, call_id: str) -> list[str]:
     keys = []
     for bucket in (RECORDINGS, SINCH):
@@ -95,10 +103,7 @@ async def test_a_read_in_flight_does_not_write_the_transcript_back(
     )
     elevenlabs.plan.add("slow", delay=2.0, path_contains="/conversations/conv_inflight")
 
-    reading = asyncio.create_task(client.get(f"/api/calls/{call.id}/recording", headers=auth(VOICE_ORG)))
-    await asyncio.sleep(0.7)
-    await delete(client, call.id, VOICE_ORG)
-    answer = await reading
+    answer = await delete_mid_read(client, call.id, VOICE_ORG)
 
     assert (answer.status_code, answer.json()["code"]) == (404, "RECORDING_DELETED")
     await assert_terminal(client, runtime, call.id, VOICE_ORG)
@@ -118,10 +123,7 @@ async def test_a_read_in_flight_does_not_store_audio_after_the_deletion(
     # ElevenLabs keeps its copy (its DELETE fails), so the slow download still brings the audio back.
     elevenlabs.plan.add("503", times=10, path_contains="/conversations/conv_rehost")
 
-    reading = asyncio.create_task(client.get(f"/api/calls/{call.id}/recording", headers=auth(VOICE_ORG)))
-    await asyncio.sleep(0.7)
-    await delete(client, call.id, VOICE_ORG)
-    answer = await reading
+    answer = await delete_mid_read(client, call.id, VOICE_ORG)
 
     assert (answer.status_code, answer.json()["code"]) == (404, "RECORDING_DELETED")
     await assert_terminal(client, runtime, call.id, VOICE_ORG)
@@ -145,10 +147,7 @@ async def test_a_twilio_read_in_flight_does_not_write_the_transcript_back(
     )
     twilio.plan.add("slow", delay=2.0, path_contains="/Sentences")
 
-    reading = asyncio.create_task(client.get(f"/api/calls/{call.id}/recording", headers=auth(TWILIO_ORG)))
-    await asyncio.sleep(0.7)
-    await delete(client, call.id, TWILIO_ORG)
-    answer = await reading
+    answer = await delete_mid_read(client, call.id, TWILIO_ORG)
 
     assert answer.status_code == 404
     await assert_terminal(client, runtime, call.id, TWILIO_ORG)

@@ -96,7 +96,7 @@ async def test_delete_racing_saves_never_fails_and_leaves_one_whole_outcome(
 
 
 updates = st.dictionaries(
-    st.sampled_from(FIELDS), st.text("abcdefgh0123456789", min_size=1, max_size=30), min_size=1
+    st.sampled_from(FIELDS), st.text("abcdefgh0123456789", min_size=16, max_size=30), min_size=1
 ).flatmap(
     # Split the drawn fields into 1-5 concurrent partial updates, each touching different fields.
     lambda fields: st.lists(st.integers(0, 4), min_size=len(fields), max_size=len(fields)).map(
@@ -110,7 +110,7 @@ updates = st.dictionaries(
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    before=st.dictionaries(st.sampled_from(FIELDS), st.text("xyz", min_size=1, max_size=10)),
+    before=st.dictionaries(st.sampled_from(FIELDS), st.text("xyz", min_size=16, max_size=20)),
     concurrent=updates,
 )
 async def test_concurrent_partial_updates_merge(

@@ -5,19 +5,16 @@ store, a real S3-compatible server, and Twilio's stream (credentials never leave
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import JWT_SECRET, auth, make_settings, token_for
+from tests.conftest import JWT_SECRET, auth, token_for
 from tests.factories import AUDIO, make_call, make_twilio_call
-from tests.fakes.s3 import ACCESS_KEY_ID, SECRET_ACCESS_KEY, S3Server
 from tests.fakes.twilio import TwilioFake, sid
 from tests.integration.test_twilio import configure
-from tether_relay.app import create_app
 from tether_relay.auth.playback import PlaybackTokens
 from tether_relay.runtime import Runtime
 
@@ -189,23 +186,11 @@ async def test_twilio_audio_streams_through_the_proxy_with_ranges(
 
 
 @pytest.fixture
-async def s3_client(
-    database_url: str, tmp_path: Path, s3_server: S3Server
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(
-        database_url,
-        tmp_path,
-        r2_endpoint_url=s3_server.endpoint_url,
-        r2_bucket=s3_server.new_bucket(),
-        r2_access_key_id=ACCESS_KEY_ID,
-        r2_secret_access_key=SECRET_ACCESS_KEY,
-    )
-    app: FastAPI = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            client.runtime = app.state.runtime  # type: ignore[attr-defined]
-            yield client
+async def s3_client(s3_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=s3_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        client.runtime = s3_app.state.runtime  # type: ignore[attr-defined]
+        yield client
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
