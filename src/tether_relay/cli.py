@@ -119,7 +119,7 @@ app.add_typer(retention, name="retention")
 def retention_set(
     organization: Annotated[str, typer.Argument(help="organizationId")],
     days: Annotated[
-        int, typer.Argument(help="Keep recordings this many days; 0 keeps them for ever.", min=0)
+        int, typer.Argument(help="Keep recordings this many days; 0 keeps them for ever.", min=0, max=36_500)
     ],
 ) -> None:
     """Set how long an organisation's recordings are kept."""
@@ -187,7 +187,9 @@ def storage_sweep(
     grace_hours: Annotated[
         float,
         typer.Option(
-            help="Only objects older than this many hours (an upload in progress is younger).", min=0
+            help="Only objects older than this many hours (an upload in progress is younger).",
+            min=0,
+            max=100 * 365 * 24,
         ),
     ] = DEFAULT_GRACE.total_seconds() / 3600,
 ) -> None:

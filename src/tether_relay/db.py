@@ -69,6 +69,24 @@ def in_storable_range(moment: datetime) -> bool:
     return EARLIEST <= moment < LATEST
 
 
+def storable(value: Any) -> Any:
+    """What a provider sent, made storable on both databases: PostgreSQL takes no NUL in text or JSONB,
+    and no driver can encode a lone surrogate. Such characters become U+FFFD, through nested JSON too.
+    Applied to every webhook's values once their signature verified (a client's own input is refused at
+    the edge instead: api/types.py)."""
+    if isinstance(value, str):
+        if "\x00" in value or not value.isascii():
+            value = (
+                value.replace("\x00", "\ufffd").encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            )
+        return value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
 # unique_violation, serialization_failure, deadlock_detected: a concurrent request got there first.
 _CONFLICT_SQLSTATES = frozenset({"23505", "40001", "40P01"})
 

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from tether_relay.api.schemas import CallsErrorResponse
 from tether_relay.db import is_conflict
@@ -90,6 +91,8 @@ def install(app: FastAPI) -> None:
             return render(MethodNotAllowed())
         if exc.status_code == 413:
             return render(PayloadTooLarge())
+        if exc.status_code == 400:  # Starlette's own parse errors (a form or JSON it could not read)
+            return render(ValidationFailed(str(exc.detail)))
         return JSONResponse(
             {"success": False, "error": str(exc.detail), "code": "HTTP_ERROR"}, status_code=exc.status_code
         )
@@ -101,6 +104,10 @@ def install(app: FastAPI) -> None:
             return await app_error(request, Conflict())
         return await unexpected(request, exc)
 
+    async def client_gone(_request: Request, _exc: Exception) -> JSONResponse:
+        # The client hung up before its body arrived: its mistake, not ours, and nobody reads the answer.
+        return render(ValidationFailed("the client disconnected before its body arrived"))
+
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         # One line naming the failure and where it happened; no trace (it could carry secrets).
         log.error("unhandled error", extra={"cause": _cause(exc)})
@@ -110,6 +117,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.repository import CallRepository, NewRecording
-from tether_relay.db import utcnow
+from tether_relay.db import storable, utcnow
 from tether_relay.errors import ValidationFailed
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
@@ -164,6 +164,8 @@ class ElevenLabsWebhooks:
             nonlocal attached
             calls = CallRepository(session)
             call = await calls.find_or_create(organization_id, PROVIDER, conversation_id)
+            if call.recording_deleted_at is not None:
+                return call.id  # after a deletion an event is recorded and applied as a no-op
             if not any(r.storage_key for r in call.recordings):
                 recording = NewRecording(
                     id=recording_id,
@@ -221,6 +223,8 @@ class ElevenLabsWebhooks:
         async def apply(session: AsyncSession) -> str:
             calls = CallRepository(session)
             call = await calls.find_or_create(organization_id, PROVIDER, conversation_id)
+            if call.recording_deleted_at is not None:
+                return call.id  # after a deletion an event is recorded and applied as a no-op
             call.status = "failed" if conversation.status == "failed" else "completed"
             if details is not None:
                 call.direction = call.direction or details.direction
@@ -257,6 +261,10 @@ class ElevenLabsWebhooks:
 
         async def apply(session: AsyncSession) -> str:
             call = await CallRepository(session).find_or_create(organization_id, PROVIDER, conversation_id)
+            if call.recording_deleted_at is not None or call.status != "initiated":
+                # After a deletion an event is a no-op; and a failure to initiate describes a call that
+                # went no further, so arriving after its completion it moves nothing backwards.
+                return call.id
             call.status = _FAILURE_STATUS.get(str(reason), "failed")
             call.direction = call.direction or direction
             call.from_number = call.from_number or (str(from_number) if from_number else None)
@@ -309,7 +317,7 @@ def _parse(body: bytes) -> tuple[str, dict[str, Any]]:
     if event_type not in ("post_call_transcription", "post_call_audio", "call_initiation_failure"):
         raise ValidationFailed.of("body", "type is not a known ElevenLabs post-call event")
     # Older payloads inline the data fields at the top level.
-    return str(event_type), _object(event.get("data")) or event
+    return str(event_type), storable(_object(event.get("data")) or event)
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository, NewRecording
-from tether_relay.db import in_storable_range, utcnow
+from tether_relay.db import in_storable_range, storable, utcnow
 from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
 from tether_relay.organizations.credentials import CredentialStore
@@ -87,6 +87,8 @@ class SinchWebhooks:
 
         async def apply(session: AsyncSession) -> str:
             call = await CallRepository(session).find_or_create(organization_id, PROVIDER, call_id_sinch)
+            if call.recording_deleted_at is not None:
+                return call.id  # after a deletion an event is recorded and applied as a no-op
             await _APPLY[name](call, event, session)
             return call.id
 
@@ -162,7 +164,7 @@ def _parse(body: bytes) -> dict[str, Any]:
     call_id = event.get("callid")
     if not isinstance(call_id, str) or not 0 < len(call_id) <= 128:
         raise ValidationFailed.of("body", "callid is missing")
-    return event
+    return dict(storable(event))
 
 
 def _bucket_key(destination: Any) -> str | None:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.repository import CallRepository, NewRecording
-from tether_relay.db import in_storable_range
+from tether_relay.db import in_storable_range, storable
 from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
 from tether_relay.organizations.credentials import CredentialStore
@@ -70,7 +70,7 @@ class TwilioWebhooks:
         raise InvalidWebhookSignature()
 
     async def status(self, organization_id: str, form: Form) -> str | None:
-        values = dict(form)
+        values = storable(dict(form))  # verified: now made storable
         call_sid = _call_sid(values)
         status = values.get("CallStatus", "")
         if status not in _STATUS_ORDER:
@@ -79,6 +79,8 @@ class TwilioWebhooks:
 
         async def apply(session: AsyncSession) -> str:
             call = await CallRepository(session).find_or_create(organization_id, PROVIDER, call_sid)
+            if call.recording_deleted_at is not None:
+                return call.id  # after a deletion an event is recorded and applied as a no-op
             call.from_number = call.from_number or _fitting(values.get("From"), 32)
             call.to_number = call.to_number or _fitting(values.get("To"), 32)
             call.direction = call.direction or _DIRECTIONS.get(values.get("Direction", ""))
@@ -106,7 +108,7 @@ class TwilioWebhooks:
         return call_id
 
     async def recording(self, organization_id: str, form: Form) -> str | None:
-        values = dict(form)
+        values = storable(dict(form))  # verified: now made storable
         call_sid = _call_sid(values)
         recording_sid = values.get("RecordingSid", "")
         if not is_sid("RE", recording_sid):
@@ -118,6 +120,8 @@ class TwilioWebhooks:
         async def apply(session: AsyncSession) -> str:
             calls = CallRepository(session)
             call = await calls.find_or_create(organization_id, PROVIDER, call_sid)
+            if call.recording_deleted_at is not None:
+                return call.id  # after a deletion an event is recorded and applied as a no-op
             known = next((r for r in call.recordings if r.provider_recording_id == recording_sid), None)
             if completed and known is None:
                 recording = NewRecording(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tether_relay.db import LATEST
 from tether_relay.errors import RecordingNotFound, RecordingNotReady
 from tether_relay.ids import new_recording_id
 from tether_relay.organizations.credentials import CredentialStore
@@ -25,6 +26,7 @@ from tether_relay.storage.buckets import RECORDINGS, recording_key
 from tether_relay.transcripts.model import Utterance, to_text
 
 SOURCE = "elevenlabs"
+MAX_CALL_SECONDS = 7 * 24 * 3600
 # Conversation statuses before its audio and transcript are final.
 _PENDING = {"initiated", "in-progress", "processing"}
 
@@ -116,9 +118,21 @@ def call_details(conversation: Conversation) -> CallDetails | None:
             from_number, to_number = phone.agent_number, phone.external_number
         else:
             from_number, to_number = phone.external_number, phone.agent_number
-    start = (
-        datetime.fromtimestamp(metadata.start_time_unix_secs, UTC)
-        if metadata.start_time_unix_secs is not None
-        else None
+    return CallDetails(
+        from_number,
+        to_number,
+        direction,
+        _seconds(metadata.call_duration_secs),
+        _moment(metadata.start_time_unix_secs),
     )
-    return CallDetails(from_number, to_number, direction, metadata.call_duration_secs, start)
+
+
+def _moment(unix_seconds: int | None) -> datetime | None:
+    """A start time we can store (1970..2099), else unknown: the provider's value is not ours to fail on."""
+    if unix_seconds is None or not 0 <= unix_seconds < LATEST.timestamp():
+        return None
+    return datetime.fromtimestamp(unix_seconds, UTC)
+
+
+def _seconds(duration: float | None) -> float | None:
+    return duration if duration is not None and 0 <= duration <= MAX_CALL_SECONDS else None
