@@ -17,7 +17,9 @@ import pytest
 
 from tests.conftest import superadmin
 from tests.fakes import senders
+from tests.fakes.twilio import TwilioFake
 from tests.integration.test_webhook_telephony import SINCH_KEY, STATUS
+from tests.integration.test_webhook_telephony import twilio_org as twilio_org  # fixture
 from tests.processes import service_env, service_process
 from tether_relay.settings import Settings
 
@@ -156,3 +158,18 @@ async def test_strangers_large_bodies_never_stall_the_service(
     # most of it the loop receiving 180 MiB of bodies on two cores shared with the client. The bound sits
     # between the two with room for a loaded CI machine.
     assert worst < 0.8, f"/healthz took {worst * 1000:.0f} ms while strangers sent large bodies"
+
+
+@pytest.mark.usefixtures("twilio_org")
+async def test_a_strangers_form_of_many_fields_costs_one_pass(
+    client: httpx.AsyncClient, twilio: TwilioFake
+) -> None:
+    """Found by a parallel engineer: the Twilio signature scanned the form once per field name, so a 1 MiB
+    form of ~100,000 fields under a known AccountSid and any signature held the service for minutes."""
+    fields = "&".join(f"f{n}=v" for n in range(100_000))
+    body = f"AccountSid={twilio.account_sid}&CallSid=CA{'0' * 32}&{fields}".encode()
+    headers = {"X-Twilio-Signature": "A" * 27 + "=", "Content-Type": "application/x-www-form-urlencoded"}
+
+    answer = await asyncio.wait_for(client.post(STATUS, content=body, headers=headers), timeout=20)
+
+    assert (answer.status_code, answer.json()["code"]) == (401, "INVALID_SIGNATURE")

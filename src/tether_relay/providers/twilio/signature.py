@@ -13,12 +13,17 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def compute(url: str, params: list[tuple[str, str]], auth_token: str) -> str:
-    names = sorted({name for name, _ in params})
-    payload = url + "".join(
-        name + value for name in names for value in sorted({v for n, v in params if n == name})
-    )
-    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    digest = hmac.new(auth_token.encode(), (url + _signed_params(params)).encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
+
+
+def _signed_params(params: list[tuple[str, str]]) -> str:
+    """Each sorted name with its sorted values, grouped in one pass: a stranger's 1 MiB form may carry
+    100,000 names, and scanning the form once per name (as this did) held the event loop for minutes."""
+    grouped: dict[str, set[str]] = {}
+    for name, value in params:
+        grouped.setdefault(name, set()).add(value)
+    return "".join(name + value for name in sorted(grouped) for value in sorted(grouped[name]))
 
 
 def _url_variants(url: str) -> set[str]:
