@@ -127,9 +127,8 @@ def retention_set(
     async def run() -> None:
         runtime = build_runtime(load_settings())
         try:
-            async with runtime.sessions() as session:
+            async with runtime.sessions.begin() as session:
                 await OrganizationRepository(session).set_retention(organization, days or None)
-                await session.commit()
         finally:
             await runtime.close()
 

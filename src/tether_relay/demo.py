@@ -56,13 +56,12 @@ def demo_audio(seconds: float = 4.0, rate: int = 8000) -> bytes:
 
 
 async def ensure_demo_call(runtime: Runtime) -> DemoCall:
-    async with runtime.sessions() as session:
+    async with runtime.sessions.begin() as session:
         await OrganizationRepository(session).ensure(DEMO_ORGANIZATION)
         calls = CallRepository(session)
         call = await calls.find_by_provider_id(DEMO_ORGANIZATION, "external", DEMO_PROVIDER_CALL_ID)
         if call is None:
             call = await _create(runtime, calls)
-        await session.commit()
     token = mint_token(
         runtime.keys.jwt_secret,
         user_id=DEMO_USER,

@@ -34,9 +34,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request: services flush, this commits once the route has returned."""
-    async with runtime.sessions() as session:
+    async with runtime.sessions.begin() as session:
         yield session
-        await session.commit()
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a reported success.
@@ -55,9 +54,8 @@ async def current_principal(
     if principal.organization_id not in runtime.known_organizations:
         # Its own short transaction: the request's session must not hold a write lock (SQLite) while
         # the read path takes transcript leases on other connections.
-        async with runtime.sessions() as session:
+        async with runtime.sessions.begin() as session:
             await OrganizationRepository(session).ensure(principal.organization_id)
-            await session.commit()
         runtime.known_organizations.add(principal.organization_id)
     return principal
 

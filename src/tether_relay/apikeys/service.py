@@ -8,15 +8,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tether_relay.apikeys.models import ApiKey, RateLimitHit
+from tether_relay.apikeys.models import ApiKey
+from tether_relay.apikeys.repository import ApiKeyRepository
 from tether_relay.auth.principal import Principal
 from tether_relay.db import utcnow
 from tether_relay.errors import Conflict, RateLimited, Unauthorized
-from tether_relay.organizations.repository import OrganizationRepository
 
 PREFIX = "tk_live_"
 WINDOW = timedelta(minutes=1)
@@ -49,6 +48,9 @@ class KeyHolder:
 
 
 class ApiKeyService:
+    """Each operation is one unit of work (`sessions.begin()`: committed on success, rolled back on
+    any error)."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
@@ -61,12 +63,12 @@ class ApiKeyService:
         raise Conflict()
 
     async def _show_or_create_once(self, principal: Principal) -> ShownKey:
-        async with self._sessions() as session:
-            live = await self._live(session, principal)
+        async with self._sessions.begin() as session:
+            keys = ApiKeyRepository(session)
+            live = await keys.live(principal.organization_id, principal.user_id)
             if live is not None:
                 return ShownKey(mask(live.last_four), False, live.created_at)
-            key, row = await self._insert(session, principal)
-            await session.commit()
+            key, row = await _insert(keys, principal)
         return ShownKey(key, True, row.created_at)
 
     async def regenerate(self, principal: Principal) -> ShownKey:
@@ -82,78 +84,40 @@ class ApiKeyService:
         raise Conflict()
 
     async def _regenerate_once(self, principal: Principal) -> ShownKey:
-        async with self._sessions() as session:
-            await session.execute(
-                update(ApiKey)
-                .where(
-                    ApiKey.organization_id == principal.organization_id,
-                    ApiKey.user_id == principal.user_id,
-                    ApiKey.revoked_at.is_(None),
-                )
-                .values(revoked_at=utcnow())
-            )
-            key, row = await self._insert(session, principal)
-            await session.commit()
+        async with self._sessions.begin() as session:
+            keys = ApiKeyRepository(session)
+            await keys.revoke_live(principal.organization_id, principal.user_id, utcnow())
+            key, row = await _insert(keys, principal)
         return ShownKey(key, True, row.created_at)
 
     async def authenticate(self, key: str) -> KeyHolder:
         if not key.startswith(PREFIX) or len(key) > 128:
             raise Unauthorized("Invalid API key")
         async with self._sessions() as session:
-            row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
+            row = await ApiKeyRepository(session).by_hash(_hash(key))
         if row is None or row.revoked_at is not None:
             raise Unauthorized("Invalid API key")
         return KeyHolder(row.id, row.user_id, row.organization_id)
 
     async def count_ingest(self, holder: KeyHolder, limit: int, now: datetime | None = None) -> None:
-        """One more ingest for this key, or RateLimited when it had `limit` in the last minute.
-
-        Touching the key's row first serialises concurrent ingests of one key (a row lock on PostgreSQL,
-        the write lock on SQLite), so replicas share one exact budget.
-        """
+        """One more ingest for this key, or RateLimited when it had `limit` in the last minute (replicas
+        share one exact budget: see ApiKeyRepository.count_hit)."""
         now = now or utcnow()
-        async with self._sessions() as session:
-            await session.execute(update(ApiKey).where(ApiKey.id == holder.key_id).values(last_used_at=now))
-            await session.execute(
-                delete(RateLimitHit).where(
-                    RateLimitHit.api_key_id == holder.key_id, RateLimitHit.at <= now - WINDOW
-                )
-            )
-            count, oldest = (
-                await session.execute(
-                    select(func.count(), func.min(RateLimitHit.at)).where(
-                        RateLimitHit.api_key_id == holder.key_id
-                    )
-                )
-            ).one()
-            if count >= limit:
-                await session.commit()
-                retry_after = max(1, math.ceil((oldest + WINDOW - now).total_seconds()))
-                raise RateLimited(retry_after)
-            session.add(RateLimitHit(api_key_id=holder.key_id, at=now))
-            await session.commit()
+        async with self._sessions.begin() as session:
+            oldest = await ApiKeyRepository(session).count_hit(holder.key_id, now, WINDOW, limit)
+        if oldest is not None:
+            raise RateLimited(max(1, math.ceil((oldest + WINDOW - now).total_seconds())))
 
-    @staticmethod
-    async def _live(session: AsyncSession, principal: Principal) -> ApiKey | None:
-        return await session.scalar(
-            select(ApiKey).where(
-                ApiKey.organization_id == principal.organization_id,
-                ApiKey.user_id == principal.user_id,
-                ApiKey.revoked_at.is_(None),
-            )
-        )
 
-    @staticmethod
-    async def _insert(session: AsyncSession, principal: Principal) -> tuple[str, ApiKey]:
-        await OrganizationRepository(session).ensure(principal.organization_id)
-        key = PREFIX + secrets.token_hex(18)
-        row = ApiKey(
+async def _insert(keys: ApiKeyRepository, principal: Principal) -> tuple[str, ApiKey]:
+    key = PREFIX + secrets.token_hex(18)
+    row = await keys.add(
+        ApiKey(
             organization_id=principal.organization_id,
             user_id=principal.user_id,
             key_hash=_hash(key),
             last_four=key[-4:],
             created_at=utcnow(),
         )
-        session.add(row)
-        await session.flush()
-        return key, row
+    )
+    return key, row

@@ -145,19 +145,17 @@ class DeletionService:
         the copies were being deleted is removed with the rest, and its object deleted after the commit
         (should that fail, the object is unreferenced and `tether-relay storage sweep` removes it)."""
         try:
-            async with self._sessions() as session:
+            async with self._sessions.begin() as session:
                 calls = CallRepository(session)
                 row = await calls.deletion_of(deletion.call_id)
                 if row is None:
-                    row = deletion
-                    session.add(row)
+                    row = calls.add_deletion(deletion)
                 else:  # a retry after the provider's copy failed: the first receipt, brought up to date
                     row.provider_copy = deletion.provider_copy
                     if deletion.stored_copy == "deleted":
                         row.stored_copy = deletion.stored_copy
                 late = await calls.mark_deleted(deletion.call_id, row.deleted_at)
-                await session.commit()
-                receipt = Receipt.of(row)
+            receipt = Receipt.of(row)
         except IntegrityError:  # another request or replica recorded it first: its receipt stands
             async with self._sessions() as session:
                 first = await CallRepository(session).deletion_of(deletion.call_id)

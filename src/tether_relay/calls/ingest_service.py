@@ -163,7 +163,7 @@ class IngestService:
             call.transcription_text = to_text(data.transcript)
             call.transcription_source, call.transcription_status = "ingest", "ready"
             call.transcription_fetched_at = now
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
             calls = CallRepository(session)
             calls.add(call)
             await calls.flush()
@@ -177,7 +177,6 @@ class IngestService:
                     duration=data.duration,
                 )
                 await calls.attach_recording(call_id, recording)
-            await session.commit()
 
 
 def decode_mp3(value: str) -> bytes:

@@ -103,7 +103,7 @@ class RecordingService:
 
     async def _remember(self, call_id: str, fetched: FetchedAudio) -> None:
         r = fetched.recording
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
             saved = await CallRepository(session).save_recording(
                 call_id,
                 NewRecording(
@@ -117,7 +117,6 @@ class RecordingService:
                     size_bytes=fetched.size_bytes,
                 ),
             )
-            await session.commit()
         if not saved:  # deleted while this read was in flight: what it stored goes too
             if r.storage_bucket is not None and r.storage_key is not None:
                 await self._buckets.get(r.storage_bucket).delete(r.storage_key)

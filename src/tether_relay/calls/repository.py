@@ -182,6 +182,11 @@ class CallRepository:
         """A new call; its recordings are attached with `attach_recording`, the one way rows are made."""
         self._session.add(call)
 
+    def add_deletion(self, deletion: RecordingDeletion) -> RecordingDeletion:
+        """The receipt of a deletion (`mark_deleted` is what makes it terminal, in the same transaction)."""
+        self._session.add(deletion)
+        return deletion
+
     async def flush(self) -> None:
         await self._session.flush()
 

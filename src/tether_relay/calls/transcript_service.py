@@ -139,11 +139,10 @@ class TranscriptService:
             latest = await self._snapshots.visible(call.organization_id, call.id)
 
     async def _take_lease(self, call_id: str, owner: str, now: datetime) -> bool:
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
             taken = await CallRepository(session).take_transcript_lease(
                 call_id, owner, now, now + self._lease
             )
-            await session.commit()
         return taken
 
     async def _record(self, call_id: str, owner: str, result: TranscriptResult) -> TranscriptView:
@@ -151,7 +150,7 @@ class TranscriptService:
             await self._defer(call_id, owner, result.status)
             return TranscriptView(result.status, None, None)
         try:
-            async with self._sessions() as session:
+            async with self._sessions.begin() as session:
                 stored = await CallRepository(session).store_transcript(
                     call_id,
                     owner,
@@ -162,7 +161,6 @@ class TranscriptService:
                     now=self._clock(),
                     details=result.details,
                 )
-                await session.commit()
         except UnrenderableTranscript as exc:  # a final answer we could not serve is not cached
             log.warning("transcript not cached", extra={"provider": result.source, "cause": str(exc)})
             await self._defer(call_id, owner, "failed")
@@ -182,11 +180,10 @@ class TranscriptService:
         return TranscriptView(status, text or text_of(data), data)
 
     async def _defer(self, call_id: str, owner: str, status: str) -> None:
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
             await CallRepository(session).defer_transcript(
                 call_id, owner, status=status, retry_after=self._clock() + self._retry
             )
-            await session.commit()
 
 
 def _may_fetch(call: CallSnapshot, now: datetime) -> bool:

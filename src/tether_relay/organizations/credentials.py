@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.organizations.models import ProviderCredential
@@ -73,12 +72,7 @@ class CredentialStore:
 
     async def get(self, organization_id: str, provider: str) -> Values | None:
         async with self._sessions() as session:
-            row = await session.scalar(
-                select(ProviderCredential).where(
-                    ProviderCredential.organization_id == organization_id,
-                    ProviderCredential.provider == provider,
-                )
-            )
+            row = await OrganizationRepository(session).credential(organization_id, provider)
         return None if row is None else self._open(row)
 
     async def update(
@@ -88,25 +82,20 @@ class CredentialStore:
         (None when there are none) and returns the new ones, or None to remove them. The organisation's
         row is locked first, so concurrent changes (two partial updates of different fields, a save and a
         delete) apply one after the other and none is lost. `lookup_field` names the lookup key's value."""
-        async with self._sessions() as session:
-            await OrganizationRepository(session).lock(organization_id)
-            row = await session.scalar(
-                select(ProviderCredential).where(
-                    ProviderCredential.organization_id == organization_id,
-                    ProviderCredential.provider == provider,
-                )
-            )
+        async with self._sessions.begin() as session:
+            organizations = OrganizationRepository(session)
+            await organizations.lock(organization_id)
+            row = await organizations.credential(organization_id, provider)
             values = change(None if row is None else self._open(row))
             if values is None:
                 if row is not None:
-                    await session.delete(row)
+                    await organizations.remove_credential(row)
             else:
                 if row is None:
                     row = ProviderCredential(organization_id=organization_id, provider=provider, encrypted="")
-                    session.add(row)
+                    await organizations.put_credential(row)
                 row.encrypted = self._seal(organization_id, provider, values)
                 row.lookup_key = values.get(lookup_field) if lookup_field else None
-            await session.commit()
         return values
 
     async def save(
@@ -129,26 +118,13 @@ class CredentialStore:
     async def by_lookup_key(self, provider: str, lookup_key: str) -> list[tuple[str, Values]]:
         """Every organisation whose `provider` credentials carry this lookup key (one indexed query)."""
         async with self._sessions() as session:
-            rows = (
-                await session.scalars(
-                    select(ProviderCredential).where(
-                        ProviderCredential.provider == provider, ProviderCredential.lookup_key == lookup_key
-                    )
-                )
-            ).all()
+            rows = await OrganizationRepository(session).credentials_by_lookup_key(provider, lookup_key)
         return [(row.organization_id, self._open(row)) for row in rows]
 
     async def recent(self, provider: str, limit: int) -> list[tuple[str, Values]]:
         """The `limit` most recently updated credentials of a provider, for a bounded search."""
         async with self._sessions() as session:
-            rows = (
-                await session.scalars(
-                    select(ProviderCredential)
-                    .where(ProviderCredential.provider == provider)
-                    .order_by(ProviderCredential.updated_at.desc())
-                    .limit(limit)
-                )
-            ).all()
+            rows = await OrganizationRepository(session).recent_credentials(provider, limit)
         return [(row.organization_id, self._open(row)) for row in rows]
 
     async def twilio(self, organization_id: str) -> TwilioCredentials | None:

@@ -4,7 +4,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tether_relay.organizations.models import Organization
+from tether_relay.organizations.models import Organization, ProviderCredential
 
 
 class OrganizationRepository:
@@ -35,6 +35,40 @@ class OrganizationRepository:
             .where(Organization.id == organization_id)
             .values(retention_days=Organization.retention_days)
         )
+
+    async def credential(self, organization_id: str, provider: str) -> ProviderCredential | None:
+        """The organisation's (encrypted) credentials of one provider."""
+        return await self._session.scalar(
+            select(ProviderCredential).where(
+                ProviderCredential.organization_id == organization_id,
+                ProviderCredential.provider == provider,
+            )
+        )
+
+    async def credentials_by_lookup_key(self, provider: str, lookup_key: str) -> list[ProviderCredential]:
+        """Every organisation's `provider` credentials that carry this lookup key (one indexed query)."""
+        rows = await self._session.scalars(
+            select(ProviderCredential).where(
+                ProviderCredential.provider == provider, ProviderCredential.lookup_key == lookup_key
+            )
+        )
+        return list(rows.all())
+
+    async def recent_credentials(self, provider: str, limit: int) -> list[ProviderCredential]:
+        """The `limit` most recently updated credentials of a provider."""
+        rows = await self._session.scalars(
+            select(ProviderCredential)
+            .where(ProviderCredential.provider == provider)
+            .order_by(ProviderCredential.updated_at.desc())
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def put_credential(self, row: ProviderCredential) -> None:
+        self._session.add(row)
+
+    async def remove_credential(self, row: ProviderCredential) -> None:
+        await self._session.delete(row)
 
     async def exists(self, organization_id: str) -> bool:
         found = await self._session.scalar(select(Organization.id).where(Organization.id == organization_id))

@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from tether_relay.api.deps import RuntimeDep
 from tether_relay.api.errors import error_responses
+from tether_relay.db import answers
 from tether_relay.errors import ServiceUnavailable
 
 router = APIRouter(tags=["Operations"])
@@ -23,11 +23,8 @@ async def healthz() -> dict[str, str]:
     responses=error_responses(503, d503="The database does not answer"),
 )
 async def readyz(runtime: RuntimeDep) -> dict[str, str]:
-    try:
-        async with runtime.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means not ready; the cause is not the caller's business
-        raise ServiceUnavailable("The database does not answer") from None
+    if not await answers(runtime.engine):
+        raise ServiceUnavailable("The database does not answer")
     return {"status": "ok", "database": "ok"}
 
 
