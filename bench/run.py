@@ -79,7 +79,7 @@ def service(database_url: str, folder: str, **settings: str) -> Iterator[Service
             "TETHER_DATABASE_URL": database_url,
             "TETHER_DATA_DIR": folder,
             "TETHER_JWT_SECRET": JWT_SECRET,
-            "TETHER_SECRET_KEY": "bench-" + "k" * 40,
+            "TETHER_SECRET_KEY": secrets.token_urlsafe(40),
             "TETHER_LOG_LEVEL": "warning",
             "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
             "TETHER_R2_BUCKET": R2["bucket"],

@@ -40,8 +40,8 @@ pytest_plugins = [
     "tests.fakes.witness",
 ]
 
-JWT_SECRET = "test-jwt-secret-" + "x" * 32
-SECRET_KEY = "test-secret-key-" + "y" * 32
+JWT_SECRET = "test-jwt-9fQ2rLx7WmA4kT0pZc8VbN3hYs6dJe1u"
+SECRET_KEY = "test-key-Hn5Gq8Rw2Lz0Tb7Xk4Pm9Cv3Fj6Ds1Ya"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TETHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

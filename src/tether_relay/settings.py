@@ -8,6 +8,8 @@ re-assembles them.
 from __future__ import annotations
 
 import ipaddress
+import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,32 @@ class BucketSettings:
     access_key_id: str
     secret_access_key: SecretStr
     region: str
+
+
+def guessable(secret: str) -> str | None:
+    """Why an operator's secret of 32+ characters is still guessable, or None. Length alone admits 32
+    spaces or `"ab" * 16`; so the secret must not be one pattern repeated, and the frequencies of its
+    characters must carry 80 bits (random hex of 32 characters carries about 90 at the least, base64
+    more; one character repeated carries none)."""
+    if _period(secret) <= len(secret) // 2:
+        return "is one pattern repeated"
+    counts = Counter(secret).values()
+    bits = -sum(count * math.log2(count / len(secret)) for count in counts)
+    if bits < 80:
+        return "repeats too few characters to be a random secret"
+    return None
+
+
+def _period(text: str) -> int:
+    """The length of the shortest pattern that `text` repeats (the last repetition may be cut short):
+    the length less the longest proper prefix that is also a suffix (the KMP failure function)."""
+    border = [0] * len(text)
+    for i in range(1, len(text)):
+        k = border[i - 1]
+        while k and text[i] != text[k]:
+            k = border[k - 1]
+        border[i] = k + (text[i] == text[k])
+    return len(text) - (border[-1] if text else 0)
 
 
 def is_loopback(host: str) -> bool:
@@ -60,6 +88,8 @@ class Settings(BaseSettings):
     signed_url_ttl_seconds: int = Field(default=600, ge=1, le=MAX_SIGNED_URL_TTL_SECONDS)
     public_base_url: str | None = None
     log_level: str = "info"
+    # A client's request headers must arrive within this, and its body keep coming (api/server.py).
+    client_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Browser origins allowed to call the API and play audio (comma-separated, e.g. a support console).
     cors_origins: str = ""
 
@@ -113,10 +143,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
-        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
-            raise ValueError("TETHER_JWT_SECRET must be at least 32 characters")
-        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("TETHER_SECRET_KEY must be at least 32 characters")
+        for name, secret in (("TETHER_JWT_SECRET", self.jwt_secret), ("TETHER_SECRET_KEY", self.secret_key)):
+            if secret is None:
+                continue
+            if len(secret.get_secret_value()) < 32:
+                raise ValueError(f"{name} must be at least 32 characters")
+            if (why := guessable(secret.get_secret_value())) is not None:
+                raise ValueError(f"{name} {why}: use e.g. `openssl rand -base64 32`")
         if self.jwt_secret is not None and self.secret_key is None:
             raise ValueError("TETHER_SECRET_KEY is required outside development mode")
         if self.development_mode and not is_loopback(self.host):

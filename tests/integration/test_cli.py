@@ -14,7 +14,10 @@ from tether_relay.cli import app
 from tether_relay.keys import load_keys
 from tether_relay.settings import Settings
 
-SECRETS = {"TETHER_JWT_SECRET": "j" * 40, "TETHER_SECRET_KEY": "s" * 40}
+SECRETS = {
+    "TETHER_JWT_SECRET": "cli-jwt-4Kd9Wq2Zr7Lm0Xv5Bn8Tc3Hy6Pf1Gs",
+    "TETHER_SECRET_KEY": "cli-key-7Ra2Me5Qk9Vz1Jw4Ub8Nd0Lx3Ct6Hp",
+}
 
 
 @pytest.fixture

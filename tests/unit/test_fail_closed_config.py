@@ -19,7 +19,10 @@ from tether_relay.settings import Settings
 from tether_relay.storage.local import LocalStore
 
 ANY_IPV4 = "0.0.0.0"  # noqa: S104 - the address a forgotten setting listens on
-SECRETS: dict[str, Any] = {"jwt_secret": "j" * 40, "secret_key": "s" * 40}
+SECRETS: dict[str, Any] = {
+    "jwt_secret": "unit-jwt-3Fh8Lq1Ws6Zb9Xm2Kd5Vr0Tn7Pc4Gy",
+    "secret_key": "unit-key-8Mb3Rx6Tq1Hz4Wn9Lc2Kv7Df0Ps5Gj",
+}
 
 
 def mode(path: Path) -> int:

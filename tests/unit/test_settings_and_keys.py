@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tether_relay.keys import derive_keys, load_keys
 from tether_relay.settings import Settings
 
-LONG = "s" * 40
+LONG = "keys-test-2Wd7Kq4Xz9Lr1Mv6Bc3Tn8Hf0Pg5Js"
 
 
 def make(**values: Any) -> Settings:
@@ -59,6 +62,31 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 def test_unsafe_or_incomplete_settings_are_refused(values: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         make(**values)
+
+
+@given(
+    pattern=st.text(min_size=1, max_size=12).filter(lambda p: p.strip() == p),
+    repeats=st.integers(min_value=2, max_value=40),
+    which=st.sampled_from(["jwt_secret", "secret_key"]),
+)
+def test_a_long_secret_that_repeats_a_pattern_is_refused(pattern: str, repeats: int, which: str) -> None:
+    """32 spaces, "j" * 40, "ab" * 16: long enough, and guessable."""
+    secret = (pattern * repeats * 32)[: max(32, len(pattern) * repeats)]
+    values = {"jwt_secret": LONG, "secret_key": LONG, which: secret}
+    with pytest.raises(ValidationError, match=r"pattern repeated|too few characters|at least 32"):
+        make(**values)
+
+
+@pytest.mark.parametrize("secret", [" " * 32, "x" * 40, "ab" * 16, "a" * 31 + "b", "Password" + "1" * 30])
+def test_the_obvious_weak_secrets_are_refused(secret: str) -> None:
+    with pytest.raises(ValidationError):
+        make(jwt_secret=secret, secret_key=LONG)
+
+
+def test_what_secret_generators_print_is_accepted() -> None:
+    for _ in range(2000):
+        for secret in (secrets.token_hex(16), secrets.token_urlsafe(24), secrets.token_hex(32)):
+            assert make(jwt_secret=secret, secret_key=secrets.token_urlsafe(32)).jwt_secret is not None
 
 
 def test_keys_are_separate_per_purpose_and_stable() -> None:
