@@ -63,7 +63,20 @@ def test_elevenlabs_vector() -> None:
     assert not elevenlabs.matches(ELEVENLABS_BODY + b" ", signature, "test_secret", 1739537297)
 
 
-@pytest.mark.parametrize("header", [None, "", "t=abc,v0=00", "t=1739537297", "v0=00", "garbage"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "t=abc,v0=00",
+        "t=1739537297",
+        "v0=00",
+        "garbage",
+        # a part twice: which one is judged must not be up to the parser
+        "t=1739537297,v0=00,v0=10afe222a5c15a6b959776015d8a354f94cb954fddda370e0d13478acf7977d1",
+        "t=1,t=1739537297,v0=10afe222a5c15a6b959776015d8a354f94cb954fddda370e0d13478acf7977d1",
+    ],
+)
 def test_elevenlabs_malformed_headers(header: str | None) -> None:
     with pytest.raises(InvalidWebhookSignature):
         elevenlabs.parse_header(header)

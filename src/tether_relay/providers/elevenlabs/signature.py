@@ -15,10 +15,14 @@ MAX_AHEAD_SECONDS = 5 * 60
 
 
 def parse_header(header: str | None) -> tuple[int, str]:
-    """(timestamp, "v0=<hex>") from the header; its parts may come in any order."""
+    """(timestamp, "v0=<hex>") from the header; its parts may come in any order, each once (a second `t`
+    or `v0` would leave which one was judged to the parser: refused)."""
     if not header:
         raise InvalidWebhookSignature()
-    parts = dict(part.strip().split("=", 1) for part in header.split(",") if "=" in part)
+    pairs = [part.strip().split("=", 1) for part in header.split(",") if "=" in part]
+    parts = dict(pairs)
+    if len(parts) != len(pairs):
+        raise InvalidWebhookSignature()
     timestamp, digest = parse_uint(parts.get("t", "")), parts.get("v0")
     if timestamp is None or not digest:
         raise InvalidWebhookSignature()
