@@ -10,6 +10,7 @@ import typer
 import uvicorn
 from pydantic import ValidationError
 
+from tether_relay.api.server import protocol_with
 from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
 from tether_relay.calls.storage_sweep import DEFAULT_GRACE, StorageSweep
@@ -71,7 +72,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=protocol_with(settings.client_timeout_seconds),
         log_level=settings.log_level,
         timeout_graceful_shutdown=20,
     )

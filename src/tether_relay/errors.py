@@ -74,6 +74,14 @@ class Conflict(AppError):
     message = "A concurrent request changed this at the same time; try again"
 
 
+class RequestTimeout(AppError):
+    """The client took too long to send its request's headers (api/server.py)."""
+
+    status_code = 408
+    code = "REQUEST_TIMEOUT"
+    message = "The request's headers did not arrive in time"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"
