@@ -143,6 +143,27 @@ def test_a_dripping_body_is_cut(service: ServiceProcess, api_key: str, authentic
         assert response.startswith(b"HTTP/1.1 401")
 
 
+@pytest.mark.parametrize("framing", ["chunked, endless", "Content-Length 60 MiB"])
+def test_a_body_after_an_early_answer_is_not_read(service: ServiceProcess, framing: str) -> None:
+    """A stranger streaming fast is answered 401 from its headers; the connection then ends, rather than
+    the server parsing (and discarding) what it streams for as long as it likes."""
+    length = b"Transfer-Encoding: chunked" if framing.startswith("chunked") else b"Content-Length: 62914560"
+    chunk = b"4000\r\n" + b"x" * 0x4000 + b"\r\n" if framing.startswith("chunked") else b"x" * 0x4000
+    with connect(service) as sock:
+        sock.sendall(b"POST /api/calls/ingest HTTP/1.1\r\nHost: t\r\n" + length + b"\r\n\r\n")
+        sent, started = 0, time.monotonic()
+        sock.settimeout(5)
+        try:
+            while time.monotonic() - started < 5:  # as fast as loopback takes it, until the server hangs up
+                sock.sendall(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        response = read_until_closed(sock, limit=2)
+    assert response.startswith(b"HTTP/1.1 401"), response[:100]
+    assert sent < 16 * 2**20, f"the server kept reading: {sent} bytes sent"
+
+
 def test_a_slow_but_steady_upload_is_not_cut(service: ServiceProcess, api_key: str) -> None:
     """16 KiB every half second for four seconds: several windows, each well above the minimum."""
     call = {"externalCallId": "steady-1", "fromNumber": "+15550100", "toNumber": "+15550101"}

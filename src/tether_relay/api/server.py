@@ -8,7 +8,8 @@ connects and sends nothing, or sends its headers a byte at a time, or drips its 
   byte, else 408 (nothing received yet: the connection is just closed, as uvicorn closes idle ones);
 - a body must keep coming: each `timeout` window while it is incomplete brings `BODY_MIN_BYTES` or its
   end, else the connection is closed (the route reading it sees the client gone, a 400). A window in
-  which uvicorn itself paused reading (the route has not consumed what came) does not count against it.
+  which uvicorn itself paused reading (the route has not consumed what came) does not count against it;
+- a response sent before its request's body was read whole closes the connection (the rest is not read).
 It subclasses uvicorn's protocol (pinned in uv.lock); tests/integration/test_slow_clients.py drives the
 real `serve` command over raw sockets.
 """
@@ -84,6 +85,14 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._cancel()
         self._started = False
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        """An answer given before the body was read (a stranger's 401, a 413) ends the connection: uvicorn
+        would otherwise go on parsing whatever the client streams, for ever if it is chunked."""
+        super().on_response_complete()
+        if not self._body_complete and not self.transport.is_closing():
+            self._cancel()
+            self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to bytes that are not HTTP, in our envelope instead of plain text."""
