@@ -9,7 +9,8 @@ connects and sends nothing, or sends its headers a byte at a time, or drips its 
 - a body must keep coming: each `timeout` window while it is incomplete brings `BODY_MIN_BYTES` or its
   end, else the connection is closed (the route reading it sees the client gone, a 400). A window in
   which uvicorn itself paused reading (the route has not consumed what came) does not count against it;
-- a response sent before its request's body was read whole closes the connection (the rest is not read).
+- a response sent before its request's body was read whole closes the connection `timeout` later, if
+  the body has not ended by then.
 It subclasses uvicorn's protocol (pinned in uv.lock); tests/integration/test_slow_clients.py drives the
 real `serve` command over raw sockets.
 """
@@ -51,6 +52,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, **kwargs)
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._linger: asyncio.TimerHandle | None = None
         self._body_window = 0
         self._body_complete = True
         self._started = False
@@ -87,12 +89,13 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        """An answer given before the body was read (a stranger's 401, a 413) ends the connection: uvicorn
-        would otherwise go on parsing whatever the client streams, for ever if it is chunked."""
+        """An answer given before the body was read (a stranger's 401, a 413) ends the connection once the
+        rest of the body has had `timeout` to arrive (uvicorn would go on parsing whatever the client
+        streams, for ever if it is chunked). Not at once: a client still sending would get a reset for
+        an answer, and most lose the answer with it (nginx's lingering close does the same)."""
         super().on_response_complete()
-        if not self._body_complete and not self.transport.is_closing():
-            self._cancel()
-            self.transport.close()
+        if not self._body_complete and self._linger is None:
+            self._linger = self.loop.call_later(self.timeout, self.transport.close)
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to bytes that are not HTTP, in our envelope instead of plain text."""
@@ -120,10 +123,10 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._body_timer = self.loop.call_later(self.timeout, self._body_check)
 
     def _cancel(self) -> None:
-        for timer in (self._header_timer, self._body_timer):
+        for timer in (self._header_timer, self._body_timer, self._linger):
             if timer is not None:
                 timer.cancel()
-        self._header_timer = self._body_timer = None
+        self._header_timer = self._body_timer = self._linger = None
 
 
 def protocol_with(timeout: float) -> type[DeadlineProtocol]:
