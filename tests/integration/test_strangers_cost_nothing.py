@@ -9,18 +9,23 @@ import base64
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
-from tests.conftest import superadmin
+from tests.conftest import JWT_SECRET, SECRET_KEY, superadmin
 from tests.fakes import senders
 from tests.fakes.twilio import TwilioFake
 from tests.integration.test_webhook_telephony import SINCH_KEY, STATUS
 from tests.integration.test_webhook_telephony import twilio_org as twilio_org  # fixture
 from tests.processes import service_env, service_process
+from tether_relay.api.app import create_app
+from tether_relay.auth.tokens import mint_token
 from tether_relay.settings import Settings
 
 MIB = 1024 * 1024
@@ -78,6 +83,57 @@ async def test_a_request_refused_by_its_headers_is_answered_before_its_body_is_r
     assert answer.status_code == 401, answer.text
     assert answer.json()["code"] in ("UNAUTHORIZED", "INVALID_SIGNATURE", "STALE_WEBHOOK")
     assert body.sent <= CHUNK  # at most what the transport sent before the answer: never the body
+
+
+def service_app() -> FastAPI:
+    return create_app(Settings(jwt_secret=JWT_SECRET, secret_key=SECRET_KEY))
+
+
+def operations_with_a_body() -> list[tuple[str, str]]:
+    """Every (method, path) of the service that may take a request body, from its own routes: a route
+    added later is attacked here without anyone listing it."""
+    found = []
+    for path, item in service_app().openapi()["paths"].items():
+        for method in item:
+            if method in ("post", "put", "patch", "delete"):
+                found.append((method.upper(), path.replace("{callId}", "c1").replace("{provider}", "twilio")))
+    return sorted(found)
+
+
+@pytest.mark.parametrize(("method", "path"), operations_with_a_body())
+@pytest.mark.parametrize("credentials", ["none", "forged JWT"])
+async def test_every_operation_refuses_a_stranger_before_reading_the_body(
+    client: httpx.AsyncClient, method: str, path: str, credentials: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if credentials == "forged JWT":
+        headers["Authorization"] = "Bearer " + mint_token(
+            "x" * 32, user_id="u", organization_id="o", role="ADMIN"
+        )
+    body = CountedBody(1000 * 1024)
+
+    answer = await client.request(
+        method, path, content=body, headers={"Content-Length": str(body.size), **headers}
+    )
+
+    assert answer.status_code == 401, answer.text
+    assert body.sent <= CHUNK
+
+
+def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # FastAPI keeps an included router as one route
+            yield from api_routes(route.original_router.routes)
+
+
+def test_no_route_declares_a_body_parameter() -> None:
+    """FastAPI reads and validates a body parameter before any dependency runs, authentication included:
+    bodies are read in the route, after it (api/late_body.py)."""
+    routes = list(api_routes(service_app().routes))
+    assert len(routes) > 10
+    assert [route.path for route in routes if route.dependant.body_params] == []
 
 
 async def test_an_authenticated_ingest_does_read_its_body(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from tether_relay.api.deps import CurrentPrincipal, ProviderConfigDep, SuperAdmin, TargetOrganization
 from tether_relay.api.errors import error_responses
+from tether_relay.api.late_body import documented_body, validated_body
 from tether_relay.api.types import E164, ProviderId, Secret
 from tether_relay.providers.sinch import signature
 
@@ -115,14 +116,13 @@ WRITE_ERRORS = error_responses(400, 401, 403)
     response_model=Saved,
     responses=WRITE_ERRORS,
     summary="Save voice provider configuration (superadmin)",
+    openapi_extra=documented_body(VoiceProviderConfig),
 )
 async def save_voice_provider_config(
-    body: VoiceProviderConfig,
-    _admin: SuperAdmin,
-    organization_id: TargetOrganization,
-    config: ProviderConfigDep,
+    request: Request, _admin: SuperAdmin, organization_id: TargetOrganization, config: ProviderConfigDep
 ) -> Saved:
     """Overwrites the Twilio or Sinch credentials of the organisation; secrets are encrypted at rest."""
+    body = await validated_body(request, VoiceProviderConfig)  # read once the token was checked
     await config.save_voice_provider(organization_id, body.provider, body.model_dump(exclude={"provider"}))
     return Saved(success=True, message="Configuration saved", organizationId=organization_id)
 
@@ -163,11 +163,13 @@ async def delete_provider_config(
     response_model=Saved,
     responses=WRITE_ERRORS,
     summary="Save voice AI configuration (superadmin)",
+    openapi_extra=documented_body(VoiceAiConfig),
 )
 async def save_voice_ai_config(
-    body: VoiceAiConfig, _admin: SuperAdmin, organization_id: TargetOrganization, config: ProviderConfigDep
+    request: Request, _admin: SuperAdmin, organization_id: TargetOrganization, config: ProviderConfigDep
 ) -> Saved:
     """Partial update of the ElevenLabs (and Sinch EST) settings."""
+    body = await validated_body(request, VoiceAiConfig)  # read once the token was checked
     changes = body.model_dump(exclude_unset=True, exclude={"generateToolSecret"})
     tool_secret = await config.save_voice_ai(
         organization_id, changes, generate_tool_secret=body.generateToolSecret
