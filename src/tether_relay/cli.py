@@ -17,8 +17,8 @@ from tether_relay.calls.storage_sweep import DEFAULT_GRACE, StorageSweep
 from tether_relay.demo import DemoCall, ensure_demo_call
 from tether_relay.errors import AppError
 from tether_relay.keys import load_keys
-from tether_relay.logs import config as logging_config
 from tether_relay.logs import configure as configure_logging
+from tether_relay.logs import stop as stop_logging
 from tether_relay.migrate import upgrade
 from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.runtime import build_runtime
@@ -66,16 +66,28 @@ def serve(
     upgrade(settings.database_url)
     if settings.development_mode:
         _announce(settings, asyncio.run(_seed(settings)))
-    uvicorn.run(
-        create_app(settings),
-        log_config=logging_config(settings.log_level),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http=protocol_with(settings.client_timeout_seconds),
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=20,
-    )
+    run_server(settings, create_app(settings))
+
+
+def run_server(settings: Settings, app: Any) -> None:
+    """Serve `app` as production does: `serve` and the benchmark (bench/serve.py) both start here, so
+    what is measured is what runs. Logging is ours (logs.configure): uvicorn neither configures it nor
+    writes its own access line (api/request_context.py writes one per request)."""
+    configure_logging(settings.log_level)
+    try:
+        uvicorn.run(
+            app,
+            log_config=None,
+            access_log=False,
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http=protocol_with(settings.client_timeout_seconds),
+            log_level=settings.log_level,
+            timeout_graceful_shutdown=20,
+        )
+    finally:
+        stop_logging()  # every queued line written before the process ends
 
 
 async def _seed(settings: Settings) -> DemoCall:

@@ -1,19 +1,29 @@
-"""Logging: one JSON object per line, and no secret in any of them.
+"""Logging: one JSON object per line, and no secret in any of them, written off the event loop.
 
-Redaction happens in a filter on the handler, so it covers every logger, uvicorn's access log included
-(which would otherwise print signed media URLs with their signatures): bearer tokens, API keys, URL
-signatures and credentials, and Basic auth are replaced before a line is written.
+On the loop a record is only stamped with its request id and put on a bounded queue; a listener thread
+redacts, renders (orjson) and writes it. A slow stdout or pipe never blocks a request: when the queue is
+full a line is dropped and counted, and the next line written says how many were. `configure` starts the
+listener once per process; `stop` (also at exit) writes out whatever is queued.
+
+Redaction happens in a filter on the writing handler, so it covers every logger: bearer tokens, API keys,
+URL signatures and credentials, and Basic auth are replaced before a line is written.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import logging.config
+import logging.handlers
+import queue
 import re
+import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
+
+import orjson
 
 # The id of the request being served (api/request_context.py sets it); every line logged while serving it
 # carries it, so one request's lines can be found together.
@@ -70,37 +80,106 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if (request_id := REQUEST_ID.get()) is not None:
-            line["request_id"] = request_id
+        if "request_id" not in vars(record) and (request_id := REQUEST_ID.get()) is not None:
+            line["request_id"] = request_id  # logged without the queue (the stamp below): read it here
         line.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:  # a type and its message, never the trace (it can carry secrets)
             line["error"] = redact(f"{record.exc_info[0].__name__ if record.exc_info[0] else 'Error'}")
-        return json.dumps(line, default=str)
+        try:
+            return orjson.dumps(line, default=str).decode()
+        except orjson.JSONEncodeError:  # an integer past 64 bits, a key that is not a string
+            return json.dumps(line, default=str)
+
+
+# Lines held while the writer is behind: a burst's worth. Past it lines are dropped (and counted), because
+# holding them would grow memory without bound, and waiting would stall every request.
+QUEUE_LINES = 10_000
+
+
+class _Enqueue(logging.handlers.QueueHandler):
+    """The loop's side: stamp the request id (a context variable, readable only here) and enqueue; no
+    formatting, no I/O, never a wait."""
+
+    def __init__(self, lines: queue.Queue[logging.LogRecord | None]) -> None:
+        super().__init__(lines)
+        self.lines, self.dropped = lines, 0
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if "request_id" not in vars(record) and (request_id := REQUEST_ID.get()) is not None:
+            record.request_id = request_id
+        return record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        if self.dropped:
+            record.dropped_lines = self.dropped  # the first line that fits says how many did not
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+        else:
+            self.dropped = 0
+
+
+class _Writer(logging.handlers.QueueListener):
+    def __init__(self, lines: queue.Queue[logging.LogRecord | None], handler: logging.Handler) -> None:
+        super().__init__(lines, handler)
+        self.lines = lines
+
+    def enqueue_sentinel(self) -> None:
+        self.lines.put(None)  # behind whatever is queued, waiting for room if it is full
+
+
+def _writer(stream: TextIO) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter())
+    return handler
+
+
+_listener: logging.handlers.QueueListener | None = None
+_enqueue: _Enqueue | None = None
+
+
+def configure(level: str, stream: TextIO | None = None) -> None:
+    """Route every logger of ours, uvicorn's and alembic's through the queue at `level`, written to
+    `stream` (stdout); idempotent."""
+    global _listener, _enqueue
+    if _listener is None:
+        lines: queue.Queue[logging.LogRecord | None] = queue.Queue(QUEUE_LINES)
+        _enqueue = _Enqueue(lines)
+        _listener = _Writer(lines, _writer(stream or sys.stdout))
+        _listener.start()
+        atexit.register(stop)
+    # Caller information (a frame walk per record) and the process and thread names are not logged.
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.config.dictConfig(config(level))
 
 
 def config(level: str) -> dict[str, Any]:
-    """A dictConfig for the service and for uvicorn (pass it as uvicorn's `log_config`)."""
+    """The dictConfig behind `configure`: every logger writes through the one queue handler."""
     level = level.upper()
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"redact": {"()": RedactingFilter}},
-        "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "formatter": "json",
-                "filters": ["redact"],
-                "stream": "ext://sys.stdout",
-            }
-        },
+        "handlers": {"queue": {"()": lambda: _enqueue}},
         "loggers": {
-            name: {"handlers": ["stdout"], "level": level, "propagate": False}
-            for name in ("tether_relay", "uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
+            name: {"handlers": ["queue"], "level": level, "propagate": False}
+            for name in ("tether_relay", "uvicorn", "uvicorn.error", "alembic")
         },
-        "root": {"handlers": ["stdout"], "level": "WARNING"},
+        "root": {"handlers": ["queue"], "level": "WARNING"},
     }
 
 
-def configure(level: str) -> None:
-    logging.config.dictConfig(config(level))
+def stop() -> None:
+    """Write out every queued line and stop the writer (at shutdown; `configure` may start it again)."""
+    global _listener, _enqueue
+    if _listener is not None and _enqueue is not None:
+        if _enqueue.dropped:  # drops are never silent, even the last ones
+            note = logging.makeLogRecord(
+                {"name": __name__, "levelno": logging.WARNING, "levelname": "WARNING"}
+            )
+            note.msg, note.dropped_lines = "log lines dropped", _enqueue.dropped
+            _enqueue.lines.put(note)
+        _listener.stop()
+        _listener = _enqueue = None

@@ -3,9 +3,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from tether_relay import logs
 from tether_relay.logs import JsonFormatter, RedactingFilter, redact
 
 SECRETS = {
@@ -58,3 +62,91 @@ def test_records_are_json_with_their_extras_redacted() -> None:
     assert line["level"] == "warning"
     assert line["message"] == "fetch of https://x/y?signature=[REDACTED] failed"
     assert line["cause"] == "Bearer [REDACTED]"
+
+
+QUEUED = logging.getLogger("tether_relay.test_queue")
+
+
+class Output(io.StringIO):
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.getvalue().splitlines()]
+
+
+@pytest.fixture
+def output() -> Iterator[Output]:
+    stream = Output()
+    logs.configure("info", stream)
+    try:
+        yield stream
+    finally:
+        logs.stop()
+
+
+def test_queued_lines_keep_their_request_id_fields_and_redaction(output: Output) -> None:
+    """The request id is a context variable of the request's task: it is stamped on the record before
+    the record leaves for the writer thread, where it would read as unset."""
+    token = logs.REQUEST_ID.set("req-1234")
+    try:
+        QUEUED.info("request", extra={"route": "/x", "status": 200, "cause": "Bearer a.b.c"})
+    finally:
+        logs.REQUEST_ID.reset(token)
+    QUEUED.warning("outside %s", "https://x/y?signature=abc")
+    logs.stop()
+
+    first, second = output.records()
+    assert first == {
+        "time": first["time"],
+        "level": "info",
+        "logger": "tether_relay.test_queue",
+        "message": "request",
+        "request_id": "req-1234",
+        "route": "/x",
+        "status": 200,
+        "cause": "Bearer [REDACTED]",
+    }
+    assert second["message"] == "outside https://x/y?signature=[REDACTED]"
+    assert "request_id" not in second
+
+
+def test_a_value_orjson_cannot_render_is_still_logged(output: Output) -> None:
+    QUEUED.info("big", extra={"value": 2**70, "odd": {1: object()}})
+    logs.stop()
+
+    (line,) = output.records()
+    assert line["value"] == 2**70
+
+
+def test_a_stalled_stdout_never_blocks_the_logger_and_drops_are_counted() -> None:
+    """The writer is stuck (a pipe nobody reads): logging goes on at once, what does not fit the queue
+    is dropped, and the first line written after says how many were."""
+    release = threading.Event()
+    lines: list[str] = []
+
+    class StuckStdout(io.StringIO):
+        def write(self, text: str) -> int:
+            release.wait()
+            lines.append(text)
+            return len(text)
+
+    logs.configure("info", StuckStdout())
+    logger = logging.getLogger("tether_relay.test_stuck")
+    total = logs.QUEUE_LINES * 2
+    try:
+        done = threading.Event()
+
+        def burst() -> None:
+            for n in range(total):
+                logger.info("line %d", n)
+            done.set()
+
+        threading.Thread(target=burst, daemon=True).start()
+        assert done.wait(30), "logging blocked on the stalled stdout"
+    finally:
+        release.set()
+        logs.stop()
+
+    records = [json.loads(text) for text in "".join(lines).splitlines()]
+    written = [record for record in records if record["message"].startswith("line ")]
+    dropped = sum(record.get("dropped_lines", 0) for record in records)
+    assert dropped > 0
+    assert len(written) + dropped == total
