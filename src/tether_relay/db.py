@@ -4,6 +4,7 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,10 @@ def in_storable_range(moment: datetime) -> bool:
     return EARLIEST <= moment < LATEST
 
 
+# NUL, and any surrogate code point (in a str every one is lone: a valid pair is decoded to one character).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable(value: Any) -> Any:
     """What a provider sent, made storable on both databases: PostgreSQL takes no NUL in text or JSONB,
     and no driver can encode a lone surrogate. Such characters become U+FFFD, through nested JSON too.
@@ -76,9 +81,7 @@ def storable(value: Any) -> Any:
     the edge instead: api/types.py)."""
     if isinstance(value, str):
         if "\x00" in value or not value.isascii():
-            value = (
-                value.replace("\x00", "\ufffd").encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-            )
+            value = _UNSTORABLE.sub("\ufffd", value)
         return value
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}

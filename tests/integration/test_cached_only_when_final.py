@@ -214,7 +214,27 @@ UNRENDERABLE = {
     "nan": b'{"segments": [{"speaker": "agent", "text": "hi", "start": NaN}]}',
     "infinity": b'[{"role": "agent", "message": "hi", "timestamp": Infinity}]',
     "deep": b'{"a": ' * 300 + b"1" + b"}" * 300,
+    # PostgreSQL keeps JSON numbers as numeric and gives these back as integers beyond 64 bits
+    "float-1e20": b'{"segments": [{"speaker": "agent", "text": "hi", "start": 1e20}]}',
+    "float-1e308": b'[{"role": "agent", "message": "hi", "timestamp": 1e308}]',
 }
+
+
+async def test_a_transcript_neither_database_stores_as_sent_is_cached_storable(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """A NUL or a lone surrogate in a provider's transcript: PostgreSQL refused the row (a 500, then
+    "unavailable"); both are replaced by U+FFFD, on both databases alike."""
+    call = await make_call(runtime, VOICE_ORG, provider="sinch", transcription_data=None)
+    recording = await stored_recording(runtime, call.id)
+    assert recording.storage_key is not None
+    transcript_key = recording.storage_key.removesuffix(".mp3") + "-transcript.json"
+    document = b'{"segments": [{"speaker": "agent", "text": "a\\u0000b\\ud800c"}]}'
+    await runtime.buckets.get(SINCH).put(transcript_key, document, "application/json")
+
+    for _ in range(2):
+        body = await read(client, call.id, VOICE_ORG)
+        assert (body["transcriptionStatus"], body["transcriptionText"]) == ("ready", "Agent: a\ufffdb\ufffdc")
 
 
 @pytest.mark.parametrize("document", UNRENDERABLE.values(), ids=UNRENDERABLE.keys())

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from tether_relay.auth.principal import Principal
 from tether_relay.calls.models import RECORDING_ORDER, Call, Recording, RecordingDeletion
-from tether_relay.db import utcnow
+from tether_relay.db import storable, utcnow
 from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
 from tether_relay.transcripts.model import checked
@@ -231,11 +231,13 @@ class CallRepository:
         data: Any,
         now: datetime,
         details: CallDetails | None,
-    ) -> bool:
+    ) -> tuple[str | None, Any] | None:
         """Final transcript (ready or unavailable) from the lease holder; call facts the provider reported
-        fill only gaps. UnrenderableTranscript if the data could not be rendered."""
+        fill only gaps. The (text, data) stored, None if nothing was (deleted, or the lease was lost);
+        UnrenderableTranscript if the data could not be rendered."""
+        transcript = _transcript(status, source, text, data, now)
         values: dict[str, Any] = {
-            **_transcript(status, source, text, data, now),
+            **transcript,
             "transcript_lease_owner": None,
             "transcript_lease_until": None,
             "transcript_retry_after": None,
@@ -249,10 +251,12 @@ class CallRepository:
                 ("start_time", details.start_time),
             ):
                 if value is not None:
-                    values[column] = func.coalesce(getattr(Call, column), value)
+                    values[column] = func.coalesce(getattr(Call, column), storable(value))
             if details.start_time is not None:  # a bulk UPDATE skips the model's sort_time hook
                 values["sort_time"] = func.coalesce(Call.start_time, details.start_time)
-        return await self._update_leased(call_id, owner, values)
+        if not await self._update_leased(call_id, owner, values):
+            return None
+        return transcript["transcription_text"], transcript["transcription_data"]
 
     async def defer_transcript(self, call_id: str, owner: str, *, status: str, retry_after: datetime) -> bool:
         """Not final (provider still processing, or it failed): try again after `retry_after`."""
@@ -423,12 +427,13 @@ class CallRepository:
 
 
 def _transcript(status: str, source: str, text: str | None, data: Any, now: datetime) -> dict[str, Any]:
-    """The columns of a final transcript; its data checked against what the recording answer renders."""
+    """The columns of a final transcript; its data checked against what the recording answer renders,
+    after what neither database stores (NUL, lone surrogates) is replaced."""
     return {
         "transcription_status": status,
         "transcription_source": source,
-        "transcription_text": text,
-        "transcription_data": checked(data),
+        "transcription_text": storable(text),
+        "transcription_data": checked(storable(data)),
         "transcription_fetched_at": now,
     }
 

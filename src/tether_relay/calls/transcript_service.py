@@ -165,9 +165,10 @@ class TranscriptService:
             log.warning("transcript not cached", extra={"provider": result.source, "cause": str(exc)})
             await self._defer(call_id, owner, "failed")
             return TranscriptView("failed", None, None)
-        if not stored:  # the recording was deleted, or a pushed transcript took the lease: theirs stands
+        if stored is None:  # the recording was deleted, or a pushed transcript took the lease: theirs stands
             return await self._current(call_id)
-        return TranscriptView(result.status, result.text, result.data, result.details)
+        text, data = stored  # as stored, not as fetched: made storable on the way in
+        return TranscriptView(result.status, text, data, result.details)
 
     async def _current(self, call_id: str) -> TranscriptView:
         async with self._sessions() as session:

@@ -42,17 +42,19 @@ def checked(data: Any) -> list[Utterance] | dict[str, Any] | None:
     """`data` if it may be cached as `transcriptionData`, else UnrenderableTranscript.
 
     The recording answer renders the cache with orjson (api/schemas.py, api/streamed_json.py), so the
-    test is orjson itself: integers beyond 64 bits, non-string keys and deep nesting are refused. orjson
-    would write NaN and infinities as null, which the contract's numbers do not allow, so those are
-    refused too. A list must be utterances (`[{role, message, timestamp}]`) or provider-shaped objects."""
+    test is orjson itself: non-string keys and deep nesting are refused. orjson would write NaN and
+    infinities as null, which the contract's numbers do not allow, so those are refused too. So is any
+    number beyond ±2^53: PostgreSQL keeps JSON numbers as `numeric` and gives 1e20 back as the integer
+    100000000000000000000, which orjson cannot write (and beyond 2^53 a JavaScript reader loses digits).
+    A list must be utterances (`[{role, message, timestamp}]`) or provider-shaped objects."""
     if data is None:
         return None
     try:
         orjson.dumps(data)
     except (orjson.JSONEncodeError, TypeError):
         raise UnrenderableTranscript("not encodable as JSON") from None
-    if not _finite(data):
-        raise UnrenderableTranscript("holds NaN or an infinity")
+    if not _numbers_round_trip(data):
+        raise UnrenderableTranscript("holds NaN, an infinity or a number beyond ±2^53")
     if isinstance(data, dict):
         return data
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
@@ -62,13 +64,19 @@ def checked(data: Any) -> list[Utterance] | dict[str, Any] | None:
     return data
 
 
-def _finite(value: Any) -> bool:
+# The largest magnitude every reader gives back as it was written (doubles are exact up to 2^53).
+_EXACT = 2**53
+
+
+def _numbers_round_trip(value: Any) -> bool:
     if isinstance(value, float):
-        return math.isfinite(value)
+        return math.isfinite(value) and abs(value) <= _EXACT
+    if isinstance(value, int):
+        return abs(value) <= _EXACT
     if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
+        return all(_numbers_round_trip(v) for v in value.values())
     if isinstance(value, list):
-        return all(_finite(v) for v in value)
+        return all(_numbers_round_trip(v) for v in value)
     return True
 
 
