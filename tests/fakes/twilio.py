@@ -71,6 +71,8 @@ class TwilioFake:
     # Answer media requests with a redirect to "signed storage" on another origin, as Twilio may.
     redirect_media: bool = False
     storage_saw_authorization: list[bool] = field(default_factory=list)
+    # Point paging links (next_page_url) at this origin instead of our own.
+    paging_origin: str | None = None
 
     # -- test set-up ---------------------------------------------------------------------------------
 
@@ -321,7 +323,9 @@ class TwilioFake:
             "first_page_url": f"{self.base_url}{path}?PageSize={size}&Page=0",
             "url": url,
             "previous_page_url": None,
-            "next_page_url": f"{self.base_url}{path}?PageSize={size}&Page={page + 1}" if more else None,
+            "next_page_url": f"{self.paging_origin or self.base_url}{path}?PageSize={size}&Page={page + 1}"
+            if more
+            else None,
         }
 
     def asgi(self) -> FaultInjection:

@@ -23,6 +23,7 @@ from tests.integration.test_elevenlabs_and_sinch import configure_elevenlabs, st
 from tests.integration.test_twilio import ORG as TWILIO_ORG
 from tests.integration.test_twilio import configure
 from tether_relay.calls.models import Call, Recording
+from tether_relay.providers.twilio import client as twilio_client
 from tether_relay.runtime import Runtime
 from tether_relay.storage.buckets import RECORDINGS, SINCH
 
@@ -87,6 +88,35 @@ async def test_a_missing_sentences_page_is_not_cached(
 
     assert later["transcriptionStatus"] == "ready"
     assert len(later["transcriptionData"]) == 5001
+
+
+@pytest.mark.parametrize("pages", ["next page on another origin", "more pages than we follow"])
+async def test_a_transcript_whose_pages_we_do_not_follow_is_not_cached(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    twilio: TwilioFake,
+    pages: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Page one of several is half a transcript, whatever the reason the rest is not read."""
+    await configure(client, twilio, with_service=True)
+    call_sid = sid("CA")
+    recording = twilio.add_recording(call_sid, AUDIO, duration="5")
+    twilio.add_intelligence_transcript(recording.sid, [(1, float(i), i + 0.5, f"s {i}") for i in range(5001)])
+    call = await make_twilio_call(runtime, TWILIO_ORG, call_sid, recording.sid)
+    if pages == "next page on another origin":
+        twilio.paging_origin = twilio.base_url.replace("127.0.0.1", "localhost")
+    else:
+        monkeypatch.setattr(twilio_client, "MAX_SENTENCE_PAGES", 1)
+
+    first = await read(client, call.id, TWILIO_ORG)
+
+    assert (first["transcriptionStatus"], first["transcriptionData"]) == ("failed", None)
+    assert (await cached(runtime, call.id))[:2] == ("failed", None)  # not final: asked again later
+    twilio.paging_origin = None
+    monkeypatch.undo()
+    await due_again(runtime, call.id)
+    assert len((await read(client, call.id, TWILIO_ORG))["transcriptionData"]) == 5001
 
 
 # -- ElevenLabs: no API key, then the provider's own transcript -----------------------------------------

@@ -136,21 +136,27 @@ class TwilioClient:
         self, creds: TwilioCredentials, transcript_sid: str
     ) -> AsyncIterator[payloads.Sentence]:
         assert is_sid("GT", transcript_sid)
-        url: str | None = f"{self._intelligence}/v2/Transcripts/{transcript_sid}/Sentences"
+        url: str = f"{self._intelligence}/v2/Transcripts/{transcript_sid}/Sentences"
         params: dict[str, str] | None = {"PageSize": "5000"}
+        # Every page or none: half a transcript is no answer (a failure, asked again later).
         for _ in range(MAX_SENTENCE_PAGES):
-            if url is None:
-                return
             page = await self._json(creds, url, payloads.SentencePage, params=params)
-            if page is None:  # a completed transcript's page is missing: half a transcript is no answer
+            if page is None:  # a completed transcript's page is missing
                 raise RecordingFetchFailed(PROVIDER, 404, "a sentences page is missing")
             for sentence in page.sentences:
                 yield sentence
-            url, params = self._next_page(page.meta), None
+            following = self._next_page(page.meta)
+            if following is None:
+                return
+            url, params = following, None
+        raise RecordingFetchFailed(PROVIDER, None, f"more than {MAX_SENTENCE_PAGES} pages of sentences")
 
     def _next_page(self, meta: payloads.Meta | None) -> str | None:
-        # Paging URLs come from Twilio's own response; follow them only on the host we are configured for.
+        """The next page, if any. Paging URLs come from Twilio's answer: one on another origin than the
+        one we are configured for is not followed, and the transcript is not taken without it."""
         if meta is None or not meta.next_page_url:
             return None
         ours, theirs = urlsplit(self._intelligence), urlsplit(meta.next_page_url)
-        return meta.next_page_url if (theirs.scheme, theirs.netloc) == (ours.scheme, ours.netloc) else None
+        if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+            raise RecordingFetchFailed(PROVIDER, None, "a sentences page is on another origin")
+        return meta.next_page_url
