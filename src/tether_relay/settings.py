@@ -62,7 +62,11 @@ def _period(text: str) -> int:
 def is_loopback(host: str) -> bool:
     """Whether `host` names this machine only: `localhost`, 127.0.0.0/8 or ::1. Not 0.0.0.0 or `::`
     (every interface), not any other name (it may resolve anywhere)."""
-    host = host.strip().strip("[]").rstrip(".").lower()
+    host = host.lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    # Exactly these forms: "localhost." is a DNS name (looked up, it may resolve anywhere), and a space or
+    # other decoration is a typo to refuse, not to repair.
     if host == "localhost":
         return True
     try:

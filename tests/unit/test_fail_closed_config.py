@@ -29,13 +29,27 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LocalHost"])
 def test_development_mode_on_a_loopback_address(host: str) -> None:
     assert Settings(host=host).development_mode
 
 
 @pytest.mark.parametrize(
-    "host", [ANY_IPV4, "::", "10.0.0.5", "192.168.1.10", "8.8.8.8", "2001:db8::1", "example.com", "relay"]
+    "host",
+    [
+        ANY_IPV4,
+        "::",
+        "10.0.0.5",
+        "192.168.1.10",
+        "8.8.8.8",
+        "2001:db8::1",
+        "example.com",
+        "relay",
+        "localhost.",  # a DNS name: looked up, it may resolve anywhere
+        "127.0.0.1 ",
+        " localhost",
+        "localhost.example.com",
+    ],
 )
 def test_development_mode_anywhere_else_is_refused_and_says_why(host: str) -> None:
     with pytest.raises(ValidationError) as refused:
