@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import auth
 from tests.factories import AUDIO, make_call
+from tests.integration.test_playback import RANGES, SIZE
 from tether_relay.runtime import Runtime
 from tether_relay.storage.local import LocalStore
 
@@ -75,12 +76,15 @@ async def test_url_for_another_object_or_bucket_is_refused(
         ("\u0661\u0662", "x"),  # Arabic-Indic digits
         ("-1", "x"),
         (None, "\u00e9t\u00e9"),  # compare_digest refuses non-ASCII str
+        ("leading zero", ""),  # the same number, another URL: refused like any changed character
     ],
 )
 async def test_signed_url_parameters_a_client_mangled_are_refused(
     client: httpx.AsyncClient, runtime: Runtime, expires: str | None, signature: str
 ) -> None:
     url = httpx.URL(await signed_url(client, runtime))
+    if expires == "leading zero":
+        expires, signature = "0" + url.params["expires"], url.params["signature"]
     params = {"expires": expires or url.params["expires"], "signature": signature}
 
     refused(await client.get(url.copy_with(params=params)))
@@ -146,3 +150,41 @@ async def test_head_answers_without_a_body(client: httpx.AsyncClient, runtime: R
     assert response.status_code == 200
     assert response.headers["content-length"] == str(len(AUDIO))
     assert response.content == b""
+
+
+@pytest.mark.parametrize("case", list(RANGES))
+async def test_ranges_mean_what_they_mean_on_the_playback_route(
+    client: httpx.AsyncClient, runtime: Runtime, case: str
+) -> None:
+    """The signed URL and the playback proxy answer every Range alike (one parser, one response): an
+    unknown unit or a malformed range is ignored (200), not a plain-text 400; a 416 is in the envelope."""
+    header, status, served = RANGES[case]
+    url = await signed_url(client, runtime)
+
+    response = await client.get(url, headers={"Range": header})
+
+    assert response.status_code == status, response.text
+    if status == 416:
+        assert response.headers["content-range"] == f"bytes */{SIZE}"
+        assert response.json()["code"] == "RANGE_NOT_SATISFIABLE"
+        return
+    first, last = served or (0, SIZE - 1)
+    assert response.content == AUDIO[first : last + 1]
+
+
+async def test_if_range_with_another_version_gets_the_whole_file(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    url = await signed_url(client, runtime)
+    etag = (await client.get(url)).headers["etag"]
+
+    assert (await client.get(url, headers={"Range": "bytes=0-9", "If-Range": etag})).content == AUDIO[:10]
+    assert (await client.get(url, headers={"Range": "bytes=0-9", "If-Range": '"x"'})).content == AUDIO
+
+
+async def test_head_answers_the_headers_only(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    url = await signed_url(client, runtime)
+
+    response = await client.head(url, headers={"Range": "bytes=0-9"})
+
+    assert (response.status_code, response.headers["content-length"], response.content) == (206, "10", b"")

@@ -44,6 +44,7 @@ RANGES: dict[str, tuple[str, int, tuple[int, int] | None]] = {
     "another unit is ignored": ("items=0-5", 200, None),
     "malformed is ignored": ("bytes=abc", 200, None),
     "backwards is ignored": ("bytes=9-5", 200, None),
+    "digits with an underscore are malformed": ("bytes=1_0-20", 200, None),
     # Numbers longer than int() parses (4,300 digits) are positions past any file, not a 500.
     "start of 5,000 digits": ("bytes=" + "9" * 5000 + "-", 416, None),
     "end of 5,000 digits is clamped": ("bytes=10-" + "9" * 5000, 206, (10, SIZE - 1)),
@@ -235,3 +236,22 @@ async def test_cors_lets_a_configured_origin_seek_and_read_the_range_headers(
         exposed.replace(" ", "").split(",")
     )
     assert "access-control-allow-origin" not in stranger.headers
+
+
+@pytest.mark.parametrize(
+    ("if_range", "status"),
+    [("current", 206), ('"stale-etag"', 200), ("Wed, 21 Oct 2015 07:28:00 GMT", 200), ('W/"weak"', 200)],
+)
+async def test_if_range_serves_the_range_only_for_the_current_version(
+    client: httpx.AsyncClient, runtime: Runtime, if_range: str, status: int
+) -> None:
+    """A client resuming with bytes of another version gets the whole file (RFC 9110 §13.1.5)."""
+    call = await make_call(runtime, "org-a")
+    etag = (await play(client, call.id)).headers["etag"]
+
+    response = await play(
+        client, call.id, Range="bytes=0-9", **{"If-Range": etag if if_range == "current" else if_range}
+    )
+
+    assert response.status_code == status
+    assert response.content == (AUDIO[:10] if status == 206 else AUDIO)

@@ -1,4 +1,4 @@
-"""HTTP byte ranges (RFC 9110 §14), for the playback proxy.
+"""HTTP byte ranges (RFC 9110 §14), for the playback proxy and the local store's signed URLs.
 
 One range is served. A request for several (`bytes=0-1,5-6`) is answered with the first, as a single
 206; browsers' media elements only ever ask for one. A header we cannot parse, or in another unit, is
@@ -82,3 +82,18 @@ def _position(digits: str) -> int | None:
         return None
     value = parse_uint(digits)
     return BEYOND if value is None else value
+
+
+def select(
+    range_header: str | None, if_range: str | None, size: int | None, etag: str | None
+) -> ByteRange | None:
+    """The one range a request asks for, or None for the whole file. A Range we cannot parse or in another
+    unit is ignored, and so is one whose If-Range is not the file's current ETag (a date, or a stale
+    tag: the client's earlier bytes belong to another version; RFC 9110 §13.1.5). RangeNotSatisfiable if
+    it selects nothing."""
+    requested = parse(range_header)
+    if requested is None or size is None:
+        return None
+    if if_range is not None and (etag is None or if_range.strip() != etag):
+        return None
+    return resolve(requested, size)

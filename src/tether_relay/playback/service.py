@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -102,3 +103,12 @@ class PlaybackService:
             raise RecordingNotFound()
         etag = f'"{recording.recording_id}-{size}"'
         return StoredPlayback(store, recording.storage_key, size, recording.content_type, etag)
+
+
+async def stored_object(store: ObjectStore, key: str, content_type: str) -> Playback | None:
+    """An object of a bucket as a Playback (the local store's signed URLs), or None if there is none."""
+    size = await store.size(key)
+    if size is None:
+        return None
+    etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{size}"'
+    return StoredPlayback(store, key, size, content_type, etag)

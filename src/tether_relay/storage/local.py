@@ -99,7 +99,12 @@ class LocalStore:
 
     def verify(self, key: str, expires: str, signature: str, *, now: float | None = None) -> bool:
         deadline = parse_uint(expires)
-        if deadline is None or deadline < (now if now is not None else time.time()):
+        # Only the form we sign: "0" + expires would otherwise pass, and a changed URL must not.
+        if (
+            deadline is None
+            or str(deadline) != expires
+            or deadline < (now if now is not None else time.time())
+        ):
             return False
         # As bytes: compare_digest refuses str with non-ASCII characters, and a query may carry them.
         return hmac.compare_digest(self._sign(key, deadline).encode(), signature.encode())

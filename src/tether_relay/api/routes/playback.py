@@ -12,13 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from starlette.background import BackgroundTask
 
 from tether_relay.api.deps import RuntimeDep, bearer_scheme, current_principal
 from tether_relay.api.errors import error_responses
+from tether_relay.api.ranged import ranged
 from tether_relay.api.routes.recordings import CallIdPath
 from tether_relay.errors import Unauthorized
-from tether_relay.playback import ranges
 
 router = APIRouter(tags=["Calls"])
 
@@ -66,29 +65,11 @@ async def get_call_recording_audio(
     else:
         raise Unauthorized("Missing bearer token or playback token")
     playback = await runtime.playback.open(organization_id, call_id)
-    headers = {"Accept-Ranges": "bytes", "ETag": playback.etag, "Cache-Control": "private, no-store"}
     if _matches(request.headers.get("if-none-match"), playback.etag):
         await playback.aclose()
+        headers = {"Accept-Ranges": "bytes", "ETag": playback.etag, "Cache-Control": "private, no-store"}
         return Response(status_code=304, headers=headers)
-    requested = ranges.parse(request.headers.get("range"))
-    byte_range = None
-    if requested is not None and playback.size is not None:
-        try:
-            byte_range = ranges.resolve(requested, playback.size)
-        except ranges.RangeNotSatisfiable:
-            await playback.aclose()
-            raise
-        headers["Content-Range"] = byte_range.content_range(playback.size)
-        headers["Content-Length"] = str(byte_range.length)
-    elif playback.size is not None:
-        headers["Content-Length"] = str(playback.size)
-    return StreamingResponse(
-        playback.body(byte_range),
-        status_code=206 if byte_range else 200,
-        media_type=playback.content_type,
-        headers=headers,
-        background=BackgroundTask(playback.aclose),
-    )
+    return await ranged(request, playback, {"Cache-Control": "private, no-store"})
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
