@@ -76,7 +76,7 @@ def install(app: FastAPI) -> None:
     async def app_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
         if exc.status_code >= 500:
-            log.error("request failed: %s", exc.code, extra={"cause": _cause(exc)})
+            log.error("request failed: %s", exc.code, extra={"cause": cause(exc)})
         return render(exc)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -109,8 +109,9 @@ def install(app: FastAPI) -> None:
         return render(ValidationFailed("the client disconnected before its body arrived"))
 
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        # One line naming the failure and where it happened; no trace (it could carry secrets).
-        log.error("unhandled error", extra={"cause": _cause(exc)})
+        # One line naming the failure and where it happened; no trace (it could carry secrets). Errors no
+        # handler takes end in api/request_context.py, which does the same.
+        log.error("unhandled error", extra={"cause": cause(exc)})
         return render(AppError())
 
     app.add_exception_handler(AppError, app_error)
@@ -118,10 +119,10 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(ClientDisconnect, client_gone)
-    app.add_exception_handler(Exception, unexpected)
 
 
-def _cause(exc: BaseException) -> str:
+def cause(exc: BaseException) -> str:
+    """The root cause's type and where it was raised: what a log line may say of a failure."""
     root = exc
     while root.__cause__ is not None:
         root = root.__cause__

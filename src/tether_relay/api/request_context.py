@@ -1,6 +1,12 @@
 """Around every HTTP request: its id (taken from `X-Request-ID` when the caller sends a plain one, else
 new; echoed in the response and on every log line), its latency histogram by route template, and one
-access log line. Pure ASGI, so streamed answers are timed to their last byte."""
+access log line. Pure ASGI, so streamed answers are timed to their last byte.
+
+It is also where an unexpected error ends: here the request's id is still set (Starlette's outermost
+handler runs after this has returned), so the one line naming the failure carries it. Before the answer
+started that is a 500 in the envelope; after (a streamed body whose source failed mid-way) the body is
+left unfinished, so the client sees a truncated response rather than a complete-looking one, and the
+access line says `aborted`."""
 
 from __future__ import annotations
 
@@ -12,6 +18,8 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tether_relay.api.errors import cause, render
+from tether_relay.errors import AppError
 from tether_relay.logs import REQUEST_ID
 from tether_relay.metrics import REQUEST_SECONDS
 
@@ -33,15 +41,25 @@ class RequestContext:
         started = time.perf_counter()
         status = 500  # if the app fails before answering, the server answers 500
 
+        started_answer = False
+        aborted = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_answer
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_answer = message["status"], True
                 MutableHeaders(scope=message).append("X-Request-ID", request_id)
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:  # noqa: BLE001 - the last stop of any error: logged once, answered if we can
+            if started_answer:
+                aborted = True
+                log.error("response aborted", extra={"cause": cause(exc)})
+            else:
+                log.error("unhandled error", extra={"cause": cause(exc)})
+                await render(AppError())(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
@@ -54,6 +72,7 @@ class RequestContext:
                         "route": route,
                         "status": status,
                         "ms": round(seconds * 1000, 1),
+                        **({"aborted": True} if aborted else {}),
                     },
                 )
             REQUEST_ID.reset(context)
