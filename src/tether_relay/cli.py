@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -74,6 +75,11 @@ def run_server(settings: Settings, app: Any) -> None:
     what is measured is what runs. Logging is ours (logs.configure): uvicorn neither configures it nor
     writes its own access line (api/request_context.py writes one per request)."""
     configure_logging(settings.log_level)
+    # What is alive now (modules, the app, its schemas: most of the process's objects) stays alive: keep
+    # it out of the collector's full passes, which otherwise scan all of it on the event loop whenever a
+    # request allocates much (an ingest of 20,000 utterances: /healthz waited 130 ms, 20 ms frozen).
+    gc.collect()
+    gc.freeze()
     try:
         uvicorn.run(
             app,

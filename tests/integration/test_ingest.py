@@ -171,6 +171,11 @@ INVALID = {
     "NaN in metadata": {"metadata": {"score": NAN}},
     "NUL in a metadata key": {"metadata": {"a\x00": 1}},
     "metadata nested 100 deep": {"metadata": json.loads('{"a":' * 100 + "{}" + "}" * 100)},
+    "NUL in a metadata value": {"metadata": {"a": "x\x00"}},
+    # PostgreSQL gives JSON numbers back as numeric: 1e20 as an integer beyond 64 bits, a 500 to render
+    "metadata number 1e20": {"metadata": {"n": 1e20}},
+    "metadata integer beyond 2^53": {"metadata": {"n": 2**70}},
+    "transcript timestamp 1e20": {"transcript": [{"role": "agent", "message": "x", "timestamp": 1e20}]},
     "non-ASCII external id": {"externalCallId": "caf\u00e9"},
     "E.164 in other digits": {"fromNumber": "+1\u0664\u0661\u0666\u0665\u0665\u0665\u0660\u0661"},
     "NUL in the recording URL": {"recording": "https://vendor.example/a\x00.mp3"},

@@ -11,6 +11,7 @@ RequestValidationError in the contract's envelope).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 # Validating a body larger than this holds the event loop for several milliseconds: do it in a thread.
 _OFF_LOOP_BYTES = 256 * 1024
@@ -33,11 +35,21 @@ def documented_body(model: type[BaseModel]) -> dict[str, Any]:
 
 
 async def validated_body(request: Request, model: type[M]) -> M:
+    return await converted_body(request, model, lambda body: body)
+
+
+async def converted_body(request: Request, model: type[M], convert: Callable[[M], T]) -> T:
+    """The body validated as `model`, then passed through `convert` (in the same thread as the
+    validation when the body is large: converting 20,000 utterances also holds the loop)."""
     body = await request.body()  # capped by api/body_limit.py as it streams in
+
+    def validated() -> T:
+        return convert(model.model_validate_json(body))
+
     try:
         if len(body) > _OFF_LOOP_BYTES:
-            return await asyncio.to_thread(model.model_validate_json, body)
-        return model.model_validate_json(body)
+            return await asyncio.to_thread(validated)
+        return validated()
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_input=False)]

@@ -11,13 +11,13 @@ is a 400 in the envelope, never a 500 from the database or a conversion further 
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 from tether_relay.db import in_storable_range
+from tether_relay.transcripts.model import exact_number
 
 MAX_JSON_DEPTH = 32
 
@@ -50,16 +50,21 @@ def _in_range(moment: datetime) -> datetime:
 Moment = Annotated[AwareDatetime, AfterValidator(_in_range)]
 
 
+def _stored_as_sent(text: str) -> None:
+    if storable(text) != text:
+        raise ValueError("text must not contain NUL or unpaired surrogates")
+
+
 def _json_value(value: Any, depth: int = 0) -> Any:
     if depth > MAX_JSON_DEPTH:
         raise ValueError(f"must not nest deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
-        storable(value)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("numbers must be finite")
+        _stored_as_sent(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool) and not exact_number(value):
+        raise ValueError("numbers must be finite and within ±2^53 (what every JSON reader gives back)")
     elif isinstance(value, dict):
         for key, item in value.items():
-            storable(key)
+            _stored_as_sent(key)
             _json_value(item, depth + 1)
     elif isinstance(value, list):
         for item in value:

@@ -3,6 +3,7 @@ audio in R2 and its transcript cached. Idempotent on `externalCallId`, also when
 
 from __future__ import annotations
 
+import asyncio
 import binascii
 import re
 from dataclasses import dataclass
@@ -156,11 +157,7 @@ class IngestService:
             provider_metadata=metadata or None,
         )
         if data.transcript is not None:
-            try:
-                call.transcription_data = checked(list(data.transcript))
-            except UnrenderableTranscript as exc:
-                raise ValidationFailed.of("transcript", f"transcript cannot be stored: {exc}") from None
-            call.transcription_text = to_text(data.transcript)
+            call.transcription_data, call.transcription_text = await _transcript(data.transcript)
             call.transcription_source, call.transcription_status = "ingest", "ready"
             call.transcription_fetched_at = now
         async with self._sessions.begin() as session:
@@ -177,6 +174,24 @@ class IngestService:
                     duration=data.duration,
                 )
                 await calls.attach_recording(call_id, recording)
+
+
+# Checking and joining more utterances than this holds the event loop for milliseconds: a thread does it.
+_OFF_LOOP_UTTERANCES = 1000
+
+
+async def _transcript(utterances: list[Utterance]) -> tuple[Any, str]:
+    """(transcriptionData, transcriptionText) of an ingested transcript, or a 400 if it cannot be stored."""
+
+    def columns() -> tuple[Any, str]:
+        try:
+            return checked(list(utterances)), to_text(utterances)
+        except UnrenderableTranscript as exc:
+            raise ValidationFailed.of("transcript", f"transcript cannot be stored: {exc}") from None
+
+    if len(utterances) > _OFF_LOOP_UTTERANCES:
+        return await asyncio.to_thread(columns)
+    return columns()
 
 
 def decode_mp3(value: str) -> bytes:

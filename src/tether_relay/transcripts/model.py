@@ -68,11 +68,15 @@ def checked(data: Any) -> list[Utterance] | dict[str, Any] | None:
 _EXACT = 2**53
 
 
+def exact_number(value: float) -> bool:
+    """Whether a JSON number is given back as written by both databases and every reader: finite, and
+    within ±2^53 (PostgreSQL gives 1e20 back as an integer orjson cannot write)."""
+    return math.isfinite(value) and abs(value) <= _EXACT
+
+
 def _numbers_round_trip(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value) and abs(value) <= _EXACT
-    if isinstance(value, int):
-        return abs(value) <= _EXACT
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return exact_number(value)
     if isinstance(value, dict):
         return all(_numbers_round_trip(v) for v in value.values())
     if isinstance(value, list):

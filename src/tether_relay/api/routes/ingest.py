@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tether_relay.api.deps import IngestKeyHolder, IngestServiceDep
 from tether_relay.api.errors import error_responses
-from tether_relay.api.late_body import documented_body, validated_body
+from tether_relay.api.late_body import converted_body, documented_body
 from tether_relay.api.types import E164, AsciiToken, Finite, JsonObject, Moment, StoredText
 from tether_relay.calls.ingest_service import IngestCall
 from tether_relay.transcripts.model import Utterance
@@ -100,6 +100,6 @@ class IngestResponse(BaseModel):
 async def ingest_call(request: Request, holder: IngestKeyHolder, ingest: IngestServiceDep) -> IngestResponse:
     """Authenticated with a user API key (`tk_live_…`), not a JWT. Idempotent on `externalCallId`."""
     # The key was checked (and counted) by `holder` before a byte of the body was read.
-    body = await validated_body(request, IngestRequest)
-    result = await ingest.ingest(holder, body.to_call())
+    call = await converted_body(request, IngestRequest, IngestRequest.to_call)
+    result = await ingest.ingest(holder, call)
     return IngestResponse(success=True, callId=result.call_id, deduplicated=result.deduplicated)
