@@ -128,10 +128,8 @@ async def _apply(event: Event, call: Call, calls: CallRepository) -> None:
             _update(call, event.facts)
         case CallInitiationFailed():
             _initiation_failed(call, event)
-        case RecordingCompleted():
-            await _recording_completed(call, calls, event)
-        case RecordingAvailable():
-            await _recording_available(call, calls, event)
+        case RecordingCompleted() | RecordingAvailable():
+            await _recording(call, calls, event)
         case TranscriptAvailable():
             await _transcript_available(call, calls, event)
         case TranscriptDelivered():
@@ -163,29 +161,29 @@ def _initiation_failed(call: Call, event: CallInitiationFailed) -> None:
     call.transcription_status = "unavailable"
 
 
-async def _recording_completed(call: Call, calls: CallRepository, event: RecordingCompleted) -> None:
-    if any(r.provider_recording_id == event.recording_id for r in call.recordings):
-        return
-    recording = NewRecording(
-        provider_recording_id=event.recording_id,
-        duration=event.duration,
-        channels=event.channels,
-        reference_url=event.reference_url,
-    )
-    await calls.attach_recording(call.id, recording)  # refused if the recording was deleted
-
-
-async def _recording_available(call: Call, calls: CallRepository, event: RecordingAvailable) -> None:
-    if any(r.storage_bucket == event.bucket for r in call.recordings):
-        return
-    recording = NewRecording(
-        storage_bucket=event.bucket,
-        storage_key=event.key,
-        content_type=event.content_type,
-        duration=call.duration,
-        transcript_key=(call.provider_metadata or {}).get("transcriptKey"),
-    )
-    await calls.attach_recording(call.id, recording)  # refused if the recording was deleted
+async def _recording(
+    call: Call, calls: CallRepository, event: RecordingCompleted | RecordingAvailable
+) -> None:
+    """The first announcement of a recording attaches it; a repeat, or another of the same kind, does not."""
+    if isinstance(event, RecordingCompleted):
+        known = any(r.provider_recording_id == event.recording_id for r in call.recordings)
+        recording = NewRecording(
+            provider_recording_id=event.recording_id,
+            duration=event.duration,
+            channels=event.channels,
+            reference_url=event.reference_url,
+        )
+    else:  # the provider records into one bucket of ours: its first recording there is the call's
+        known = any(r.storage_bucket == event.bucket for r in call.recordings)
+        recording = NewRecording(
+            storage_bucket=event.bucket,
+            storage_key=event.key,
+            content_type=event.content_type,
+            duration=call.duration,
+            transcript_key=(call.provider_metadata or {}).get("transcriptKey"),
+        )
+    if not known:
+        await calls.attach_recording(call.id, recording)  # refused if the recording was deleted
 
 
 async def _transcript_available(call: Call, calls: CallRepository, event: TranscriptAvailable) -> None:
