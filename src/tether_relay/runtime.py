@@ -31,10 +31,7 @@ from tether_relay.providers.twilio.adapter import TwilioProvider
 from tether_relay.providers.twilio.client import TwilioClient
 from tether_relay.settings import Settings
 from tether_relay.storage.buckets import Buckets, build_buckets
-from tether_relay.webhooks.elevenlabs import ElevenLabsWebhooks
-from tether_relay.webhooks.registry import Webhooks
-from tether_relay.webhooks.sinch import SinchWebhooks
-from tether_relay.webhooks.twilio import TwilioWebhooks
+from tether_relay.webhooks.registry import Webhooks, build_webhooks
 
 
 @dataclass(slots=True)
@@ -140,9 +137,11 @@ def build_runtime(settings: Settings) -> Runtime:
         api_keys=ApiKeyService(sessions),
         ingest=IngestService(sessions, buckets, downloader),
         downloads=downloads,
-        webhooks=Webhooks(
-            elevenlabs=ElevenLabsWebhooks(sessions, credentials, buckets, settings.max_body_bytes),
-            twilio=TwilioWebhooks(sessions, credentials, settings.base_url),
-            sinch=SinchWebhooks(sessions, credentials),
+        webhooks=build_webhooks(
+            sessions,
+            credentials,
+            buckets,
+            public_base_url=settings.base_url,
+            max_body_bytes=settings.max_body_bytes,
         ),
     )

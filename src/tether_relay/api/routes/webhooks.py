@@ -1,4 +1,5 @@
-"""Provider webhooks. Each verifies its sender on the raw body before anything is parsed or stored."""
+"""Provider webhooks. Each checks the sender's headers before reading the body, then the vendor's verifier
+turns the raw body into our event (providers/<vendor>/webhook.py), which the one applier applies."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from tether_relay.api.deps import RuntimeDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.types import StoredText
-from tether_relay.providers.errors import InvalidWebhookSignature
+from tether_relay.providers.twilio.webhook import Callback
 
 router = APIRouter(tags=["Webhook"])
 
@@ -43,24 +44,21 @@ async def elevenlabs_webhook(
     organization_id: Annotated[StoredText | None, Query(alias="organizationId", max_length=64)] = None,
 ) -> dict[str, Any]:
     """Creates or completes the call: its transcript, its audio (stored in R2), or its failure."""
-    elevenlabs = runtime.webhooks.elevenlabs
-    signed = elevenlabs.precheck(request.headers.get("elevenlabs-signature"))  # before reading the body
-    call_id = await elevenlabs.receive(await request.body(), signed, organization_id)
-    return {"received": True, "callId": call_id}
+    webhooks = runtime.webhooks
+    signed = webhooks.elevenlabs.precheck(request.headers.get("elevenlabs-signature"))  # before the body
+    event = await webhooks.elevenlabs.receive(await request.body(), signed, organization_id)
+    return {"received": True, "callId": await webhooks.applier.apply(event)}
 
 
 TWILIO_EVENTS = {"status": "Twilio StatusCallback", "recording": "Twilio RecordingStatusCallback"}
 
 
-async def _twilio(event: str, request: Request, runtime: RuntimeDep) -> PlainTextResponse:
-    twilio = runtime.webhooks.twilio
-    signature = request.headers.get("x-twilio-signature")
-    if not signature:  # before reading the body
-        raise InvalidWebhookSignature()
-    organization_id, form = await twilio.verify(
-        await request.body(), request.url.path, request.url.query, signature
-    )
-    await (twilio.status if event == "status" else twilio.recording)(organization_id, form)
+async def _twilio(callback: Callback, request: Request, runtime: RuntimeDep) -> PlainTextResponse:
+    webhooks = runtime.webhooks
+    signature = webhooks.twilio.precheck(request.headers.get("x-twilio-signature"))  # before the body
+    url = request.url
+    event = await webhooks.twilio.receive(callback, await request.body(), url.path, url.query, signature)
+    await webhooks.applier.apply(event)
     return PlainTextResponse("OK")  # Twilio only checks for a 2xx
 
 
@@ -97,15 +95,17 @@ async def twilio_recording_webhook(request: Request, runtime: RuntimeDep) -> Pla
 async def sinch_webhook(request: Request, runtime: RuntimeDep) -> Response:
     """Keeps the call and where Sinch put its recording and transcript. Routing calls is the wider API's
     job, so ICE answers a neutral SVAML `continue` and the other events an empty 200."""
-    sinch = runtime.webhooks.sinch
-    sender = await sinch.precheck(  # before reading the body
+    webhooks = runtime.webhooks
+    sender = await webhooks.sinch.precheck(  # before reading the body
         timestamp=request.headers.get("x-timestamp"), authorization=request.headers.get("authorization")
     )
-    body = await request.body()
-    organization_id = await sinch.verify(
-        sender, body=body, path=request.url.path, content_type=request.headers.get("content-type", "")
+    name, event = await webhooks.sinch.receive(
+        sender,
+        body=await request.body(),
+        path=request.url.path,
+        content_type=request.headers.get("content-type", ""),
     )
-    event, _ = await runtime.webhooks.sinch.receive(organization_id, body)
-    if event == "ice":
+    await webhooks.applier.apply(event)
+    if name == "ice":
         return JSONResponse({"instructions": [], "action": {"name": "continue"}})
     return Response(status_code=200)
