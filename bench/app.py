@@ -30,9 +30,23 @@ from tether_relay.settings import Settings
 CEILING_BODY: dict[str, Any] = {}  # filled by the runner with a real answer, so the bytes match
 
 
-def create_bench_app() -> FastAPI:
-    settings = Settings()
+def add_ceiling(app: FastAPI) -> None:
+    """The no-work route: the same JSON a recording read answers (set once by the runner)."""
+
+    @app.get("/bench/ceiling", include_in_schema=False)
+    async def ceiling() -> JSONResponse:
+        return JSONResponse(CEILING_BODY)
+
+    @app.post("/bench/ceiling", include_in_schema=False)
+    async def set_ceiling(body: dict[str, Any]) -> dict[str, bool]:
+        CEILING_BODY.clear()
+        CEILING_BODY.update(body)
+        return {"ok": True}
+
+
+def create_bench_app(settings: Settings) -> FastAPI:
     app = create_app(settings)
+    add_ceiling(app)
     sessions = session_factory(create_engine(settings.database_url))
 
     @cache
@@ -47,16 +61,6 @@ def create_bench_app() -> FastAPI:
             region_name="auto",
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
-
-    @app.get("/bench/ceiling", include_in_schema=False)
-    async def ceiling() -> JSONResponse:
-        return JSONResponse(CEILING_BODY)
-
-    @app.post("/bench/ceiling", include_in_schema=False)
-    async def set_ceiling(body: dict[str, Any]) -> dict[str, bool]:
-        CEILING_BODY.clear()
-        CEILING_BODY.update(body)
-        return {"ok": True}
 
     @app.get("/bench/typical/{call_id}", include_in_schema=False)
     async def typical(call_id: str, authorization: str = Header()) -> dict[str, Any]:

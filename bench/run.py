@@ -31,6 +31,7 @@ import timeit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import boto3
@@ -56,11 +57,14 @@ R2 = {
     "secret": "bench-secret-access-key",
 }
 JWT_SECRET = secrets.token_urlsafe(40)
+SECRET_KEY = secrets.token_urlsafe(40)
 TWILIO_AUDIO = b"ID3\x03" + os.urandom(10 * 1024 * 1024 - 4)  # 10 MiB
 # ElevenLabs' conversation API answers in hundreds of milliseconds; the fake is made to take this long
 # for the one transcript fetch, so the first-reads ratio compares waiting with fetching, not CPU only.
 TRANSCRIPT_FETCH_SECONDS = 0.3
 CEILING, OURS, TYPICAL = "ceiling (same JSON, no work)", "recording read (ours)", "typical (ORM + botocore)"
+QUIET = "recording read, logs at warning"
+BARE = "bare ceiling (no middleware of ours)"
 
 
 def token(role: str = "ADMIN") -> str:
@@ -72,45 +76,67 @@ def bearer(role: str = "ADMIN") -> dict[str, str]:
 
 
 @contextmanager
-def service(database_url: str, folder: str, **settings: str) -> Iterator[ServiceProcess]:
-    """The benchmark app (the product app plus bench/app.py's references), migrated, pinned to core 0."""
+def service(
+    database_url: str,
+    folder: str,
+    *,
+    log_level: str | None = None,
+    bare: bool = False,
+    settings: dict[str, str] | None = None,
+) -> Iterator[ServiceProcess]:
+    """The service as `tether-relay serve` runs it (bench/serve.py: the same run_server, logging at info
+    unless `log_level` says otherwise, its lines written to a file as a deployment's go to a pipe), with
+    bench/app.py's reference routes; `bare`: the no-work route alone, without our middleware. Migrated,
+    pinned to core 0."""
+    port = free_port()
     env = environment(
         {
             "TETHER_DATABASE_URL": database_url,
             "TETHER_DATA_DIR": folder,
             "TETHER_JWT_SECRET": JWT_SECRET,
-            "TETHER_SECRET_KEY": secrets.token_urlsafe(40),
-            "TETHER_LOG_LEVEL": "warning",
+            "TETHER_SECRET_KEY": SECRET_KEY,
+            "TETHER_PORT": str(port),
             "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
             "TETHER_R2_BUCKET": R2["bucket"],
             "TETHER_R2_ACCESS_KEY_ID": R2["key_id"],
             "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
-            **{f"TETHER_{name.upper()}": value for name, value in settings.items()},
+            **({"TETHER_LOG_LEVEL": log_level} if log_level else {}),
+            **{f"TETHER_{name.upper()}": value for name, value in (settings or {}).items()},
         }
     )
     migrate = [sys.executable, "-m", "tether_relay.cli", "migrate"]
     subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)
-    port = free_port()
-    uvicorn = [
-        *[sys.executable, "-m", "uvicorn", "bench.app:create_bench_app", "--factory"],
-        *["--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http", "httptools"],
-        *["--log-level", "warning", "--no-access-log"],
-    ]
-    with running(pinned(0, uvicorn), env, port=port, cwd=REPOSITORY) as server:
+    command = [sys.executable, "-m", "bench.serve", *(["--bare"] if bare else [])]
+    log = Path(folder) / f"service-{port}.log"
+    with running(pinned(0, command), env, port=port, cwd=REPOSITORY, log=log) as server:
         yield server
 
 
 def cached_reads(
-    binary: str, server: ServiceProcess, call_id: str, args: argparse.Namespace
+    binary: str, server: ServiceProcess, call_id: str, database_url: str, args: argparse.Namespace
 ) -> dict[str, Load]:
+    """The read and its references on the running (default) service, then the same read with logging at
+    `warning` and the bare ceiling, each on a service of its own started the same way on the same data."""
     ours = f"{server.url}/api/calls/{call_id}/recording"
     answer = httpx.get(ours, headers=bearer()).json()
-    httpx.post(f"{server.url}/bench/ceiling", json=answer).raise_for_status()
     routes = {
         CEILING: f"{server.url}/bench/ceiling",
         OURS: ours,
         TYPICAL: f"{server.url}/bench/typical/{call_id}",
     }
+    table = measure(binary, routes, answer, server, args)
+    folder = args.folder
+    with service(database_url, folder, log_level="warning") as quiet:
+        table |= measure(binary, {QUIET: f"{quiet.url}/api/calls/{call_id}/recording"}, answer, quiet, args)
+    with service(database_url, folder, bare=True) as bare:
+        table |= measure(binary, {BARE: f"{bare.url}/bench/ceiling"}, answer, bare, args)
+    return table
+
+
+def measure(
+    binary: str, routes: dict[str, str], answer: Any, server: ServiceProcess, args: argparse.Namespace
+) -> dict[str, Load]:
+    httpx.post(f"{server.url}/bench/ceiling", json=answer).raise_for_status()  # the same bytes as a read
     header = f"Authorization: Bearer {token()}"
     for url in routes.values():
         wrk(binary, url, header, 2, args.connections)  # warm up
@@ -322,15 +348,17 @@ def main() -> None:
         serving(TwilioFake()) as twilio,
         serving(ElevenLabsFake()) as elevenlabs,
     ):
-        args.database_url = f"sqlite+aiosqlite:///{folder}/small.db"
+        args.database_url, args.folder = f"sqlite+aiosqlite:///{folder}/small.db", folder
         fakes = {
             "twilio_api_base_url": twilio.base_url,
             "twilio_intelligence_base_url": twilio.base_url,
             "elevenlabs_api_base_url": elevenlabs.base_url,
         }
-        with service(args.database_url, folder, **fakes) as server:
+        with service(args.database_url, folder, settings=fakes) as server:
             call_id = asyncio.run(seed_calls(args.database_url, args.calls))
-            tables[f"SQLite, {args.calls:,} calls"] = cached_reads(binary, server, call_id, args)
+            tables[f"SQLite, {args.calls:,} calls"] = cached_reads(
+                binary, server, call_id, args.database_url, args
+            )
             twilio_figures = twilio_10mib(binary, server, twilio, folder, args)
             first = first_reads(server, elevenlabs, args)
         large_url = f"sqlite+aiosqlite:///{folder}/large.db"
@@ -347,7 +375,9 @@ def main() -> None:
             if postgres_url is not None:
                 with service(postgres_url, folder) as server:
                     call_id = asyncio.run(seed_calls(postgres_url, args.calls))
-                    tables[f"PostgreSQL, {args.calls:,} calls"] = cached_reads(binary, server, call_id, args)
+                    tables[f"PostgreSQL, {args.calls:,} calls"] = cached_reads(
+                        binary, server, call_id, postgres_url, args
+                    )
     ours_us, botocore_us = signing_micros()
     report(tables, twilio_figures, first, ours_us, botocore_us, args, time.monotonic() - started)
 
@@ -366,16 +396,24 @@ def report(
         f"whole run {elapsed:.0f} s\n"
     )
     print(f"Cached recording read (signed R2 URL, transcript cached), wrk -c{args.connections}:\n")
-    print("| database | route | req/s | p50 ms | p99 ms | x ceiling | x typical | non-2xx |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| database | route | req/s | p50 ms | p99 ms | x bare | x ceiling | x typical | non-2xx |")
+    print("|---|---|---|---|---|---|---|---|---|")
     small = next(iter(tables.values()))
     for database, table in tables.items():
         reference = table if CEILING in table else small
-        for name, load in table.items():
+        for name in (BARE, CEILING, OURS, QUIET, TYPICAL):
+            if (load := table.get(name)) is None:
+                continue
             print(
                 f"| {database} | {name} | {load.rps:,.0f} | {load.p50_ms:.2f} | {load.p99_ms:.2f} "
-                f"| {load.rps / reference[CEILING].rps:.2f} | {load.rps / reference[TYPICAL].rps:.2f} "
-                f"| {load.non_2xx} |"
+                f"| {load.rps / reference[BARE].rps:.2f} | {load.rps / reference[CEILING].rps:.2f} "
+                f"| {load.rps / reference[TYPICAL].rps:.2f} | {load.non_2xx} |"
+            )
+    for database, table in tables.items():
+        if QUIET in table:
+            print(
+                f"{database}: logs at warning {table[QUIET].rps / table[OURS].rps:.2f}x the default's "
+                f"throughput (the target: within 5 %)"
             )
     large = [t for name, t in tables.items() if f"{args.large_calls:,}" in name]
     if large:
