@@ -82,6 +82,14 @@ class RequestTimeout(AppError):
     message = "The request's headers did not arrive in time"
 
 
+class HeadersTooLarge(AppError):
+    """A request's headers (with its request line) larger than any client of ours sends (api/server.py)."""
+
+    status_code = 431
+    code = "HEADERS_TOO_LARGE"
+    message = "Request headers too large"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"

@@ -170,6 +170,38 @@ def test_a_client_still_sending_when_answered_early_gets_the_answer(service: Ser
     assert response.startswith(b"HTTP/1.1 401"), response[:100]
 
 
+@pytest.mark.parametrize("shape", ["one huge header", "many headers", "a huge request line"])
+def test_headers_larger_than_any_client_sends_are_refused_431(service: ServiceProcess, shape: str) -> None:
+    """httptools sets no limit: four strangers sending 200 MiB of headers each held 800 MiB. Past 64 KiB
+    the answer is a 431 in the envelope and the connection ends, long before the sender is done."""
+    if shape == "one huge header":
+        head, line = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: ", b"a" * 65536
+    elif shape == "many headers":
+        head, line = b"GET /healthz HTTP/1.1\r\nHost: t\r\n", b"X-A: b\r\n" * 8192
+    else:
+        head, line = b"GET /healthz?", b"q" * 65536
+    sent = 0
+    with connect(service) as sock:
+        sock.sendall(head)
+        try:
+            while sent < 200 * 2**20:
+                sock.sendall(line)
+                sent += len(line)
+        except OSError:
+            pass
+        response = read_until_closed(sock)
+    assert sent < 16 * 2**20, f"the server read {sent} bytes of headers"
+    status, body = envelope_of(response)
+    assert (status, body["code"]) == (431, "HEADERS_TOO_LARGE")
+
+
+def test_headers_under_the_limit_are_served(service: ServiceProcess) -> None:
+    with connect(service) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 60_000 + b"\r\n\r\n")
+        sock.settimeout(5)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+
+
 def test_a_slow_but_steady_upload_is_not_cut(service: ServiceProcess, api_key: str) -> None:
     """16 KiB every half second for four seconds: several windows, each well above the minimum."""
     call = {"externalCallId": "steady-1", "fromNumber": "+15550100", "toNumber": "+15550101"}

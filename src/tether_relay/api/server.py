@@ -9,6 +9,8 @@ connects and sends nothing, or sends its headers a byte at a time, or drips its 
 - a body must keep coming: each `timeout` window while it is incomplete brings `BODY_MIN_BYTES` or its
   end, else the connection is closed (the route reading it sees the client gone, a 400). A window in
   which uvicorn itself paused reading (the route has not consumed what came) does not count against it;
+- a request line and headers larger than `MAX_HEADER_BYTES` are answered 431 and the connection closed
+  (httptools sets no limit: four strangers sending 200 MiB of headers each held 800 MiB);
 - a response sent before its request's body was read whole closes the connection `timeout` later, if
   the body has not ended by then.
 It subclasses uvicorn's protocol (pinned in uv.lock); tests/integration/test_slow_clients.py drives the
@@ -27,10 +29,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from tether_relay.api.errors import envelope
-from tether_relay.errors import AppError, RequestTimeout, ValidationFailed
+from tether_relay.errors import AppError, HeadersTooLarge, RequestTimeout, ValidationFailed
 
 # 800 B/s on average: any real client, however slow its network, sends faster.
 BODY_MIN_BYTES = 8192
+# A request line and headers: a bearer JWT and a signature header take a few KiB (nginx allows 32 KiB).
+MAX_HEADER_BYTES = 64 * 1024
 
 
 def _raw_response(error: AppError) -> bytes:
@@ -43,6 +47,7 @@ def _raw_response(error: AppError) -> bytes:
 
 _MALFORMED = _raw_response(ValidationFailed("Malformed HTTP request"))
 _HEADERS_TOO_SLOW = _raw_response(RequestTimeout())
+_HEADERS_TOO_LARGE = _raw_response(HeadersTooLarge())
 
 
 class DeadlineProtocol(HttpToolsProtocol):
@@ -56,6 +61,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._body_window = 0
         self._body_complete = True
         self._started = False
+        self._header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -65,6 +71,19 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._cancel()
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        # Bytes that arrive outside a body belong to a request line and headers (the chunk that completes
+        # them may carry a body's start too: the total is checked only while they are still incomplete).
+        reading_headers = self._body_complete
+        if reading_headers:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if reading_headers and self._body_complete and self._header_bytes > MAX_HEADER_BYTES:
+            self._cancel()
+            if not self.transport.is_closing():
+                self.transport.write(_HEADERS_TOO_LARGE)
+                self.transport.close()
+
     def on_message_begin(self) -> None:
         self._started = True
         if self._header_timer is None:  # a keep-alive connection's next request: its own deadline
@@ -73,6 +92,7 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._cancel()
+        self._header_bytes = 0
         self._body_complete = False
         self._body_window = 0
         self._body_timer = self.loop.call_later(self.timeout, self._body_check)
