@@ -154,6 +154,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} must be at least 32 characters")
             if (why := guessable(secret.get_secret_value())) is not None:
                 raise ValueError(f"{name} {why}: use e.g. `openssl rand -base64 32`")
+        shared = self.jwt_secret.get_secret_value() if self.jwt_secret else None
+        if (
+            shared is not None
+            and self.secret_key is not None
+            and self.secret_key.get_secret_value() == shared
+        ):
+            # The JWT secret is shared with whoever mints tokens; the secret key must stay here.
+            raise ValueError("TETHER_SECRET_KEY must differ from TETHER_JWT_SECRET")
         if self.jwt_secret is not None and self.secret_key is None:
             raise ValueError("TETHER_SECRET_KEY is required outside development mode")
         if self.development_mode and not is_loopback(self.host):

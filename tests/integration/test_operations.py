@@ -81,7 +81,11 @@ async def test_every_answer_carries_a_request_id(client: httpx.AsyncClient) -> N
     chosen = await client.get("/healthz", headers={"X-Request-ID": "support-ticket-42"})
     junk = await client.get("/healthz", headers={"X-Request-ID": "no spaces or\tcontrol"})
     none = await client.get("/api/calls/x/recording")
+    # An id the logs would redact is not written to them, nor echoed: a fresh one replaces it.
+    key = "tk_live_" + "ab12" * 9
+    secret = await client.get("/healthz", headers={"X-Request-ID": key})
 
+    assert secret.headers["x-request-id"] != key
     assert chosen.headers["x-request-id"] == "support-ticket-42"
     assert junk.headers["x-request-id"] != "no spaces or\tcontrol"
     assert len(junk.headers["x-request-id"]) == 16

@@ -14,6 +14,7 @@ from tether_relay.keys import derive_keys, load_keys
 from tether_relay.settings import Settings
 
 LONG = "keys-test-2Wd7Kq4Xz9Lr1Mv6Bc3Tn8Hf0Pg5Js"
+OTHER = "keys-other-8Jf3Lq6Vx1Zr4Nb9Tc2Wm7Hd0Kp5Gs"
 
 
 def make(**values: Any) -> Settings:
@@ -54,6 +55,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
         {"jwt_secret": "short", "secret_key": LONG},
         {"jwt_secret": LONG},  # production mode without TETHER_SECRET_KEY
         {"jwt_secret": LONG, "secret_key": "short"},
+        {"jwt_secret": LONG, "secret_key": LONG},  # the key must not be the secret token minters share
         {"signed_url_ttl_seconds": 0},
         {"signed_url_ttl_seconds": 604_801},
         {"r2_endpoint_url": "https://acct.r2.cloudflarestorage.com"},  # half a bucket
@@ -72,7 +74,7 @@ def test_unsafe_or_incomplete_settings_are_refused(values: dict[str, object]) ->
 def test_a_long_secret_that_repeats_a_pattern_is_refused(pattern: str, repeats: int, which: str) -> None:
     """32 spaces, "j" * 40, "ab" * 16: long enough, and guessable."""
     secret = (pattern * repeats * 32)[: max(32, len(pattern) * repeats)]
-    values = {"jwt_secret": LONG, "secret_key": LONG, which: secret}
+    values = {"jwt_secret": LONG, "secret_key": OTHER, which: secret}
     with pytest.raises(ValidationError, match=r"pattern repeated|too few characters|at least 32"):
         make(**values)
 

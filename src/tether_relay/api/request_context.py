@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether_relay.api.errors import cause, render
 from tether_relay.errors import AppError
-from tether_relay.logs import REQUEST_ID
+from tether_relay.logs import REQUEST_ID, redact
 from tether_relay.metrics import REQUEST_SECONDS
 
 log = logging.getLogger("tether_relay.access")
@@ -36,7 +36,8 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = sent if _PLAIN_ID.match(sent) else secrets.token_hex(8)
+        # A caller's own id is kept if it is plain and carries nothing the logs would redact (an API key).
+        request_id = sent if _PLAIN_ID.match(sent) and redact(sent) == sent else secrets.token_hex(8)
         context = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500  # if the app fails before answering, the server answers 500
