@@ -202,6 +202,40 @@ def test_headers_under_the_limit_are_served(service: ServiceProcess) -> None:
         assert sock.recv(65536).startswith(b"HTTP/1.1 200")
 
 
+def test_an_unverified_webhook_body_must_arrive_within_its_deadline(service: ServiceProcess) -> None:
+    """A stranger's ElevenLabs body (fresh timestamp, made-up signature) fast enough for every window
+    (32 KiB a second against 8 KiB) but slow overall: answered 408 at six windows, not read for an hour."""
+    signature = f"t={int(time.time())},v0={'ab' * 32}"
+    head = (
+        f"POST /api/webhook/elevenlabs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        f"ElevenLabs-Signature: {signature}\r\nContent-Length: {2**20}\r\n\r\n"
+    ).encode()
+    with connect(service) as sock:
+        sock.sendall(head)
+        started = time.monotonic()
+        stop = threading.Event()
+
+        def send() -> None:
+            while not stop.is_set():
+                try:
+                    sock.sendall(b" " * 8192)
+                except OSError:
+                    return
+                time.sleep(0.25)
+
+        threading.Thread(target=send, daemon=True).start()
+        try:
+            sock.settimeout(20)
+            response = sock.recv(65536)
+            elapsed = time.monotonic() - started
+            response += read_until_closed(sock, limit=10)
+        finally:
+            stop.set()
+    status, body = envelope_of(response)
+    assert (status, body["code"]) == (408, "REQUEST_TIMEOUT")
+    assert 6 * TIMEOUT <= elapsed < 6 * TIMEOUT + 3
+
+
 def test_a_slow_but_steady_upload_is_not_cut(service: ServiceProcess, api_key: str) -> None:
     """16 KiB every half second for four seconds: several windows, each well above the minimum."""
     call = {"externalCallId": "steady-1", "fromNumber": "+15550100", "toNumber": "+15550101"}

@@ -240,3 +240,43 @@ async def test_a_strangers_form_of_many_fields_costs_one_pass(
     answer = await asyncio.wait_for(client.post(STATUS, content=body, headers=headers), timeout=20)
 
     assert (answer.status_code, answer.json()["code"]) == (status, code)
+
+
+class HeldBody:
+    """A body that sends one chunk, then waits for `release`: a stranger holding its reservation."""
+
+    def __init__(self, release: asyncio.Event) -> None:
+        self.release = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b" " * CHUNK
+        await self.release.wait()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("settings_overrides", [{"max_body_bytes": 2 * MIB}])
+async def test_unverified_bodies_share_a_bounded_budget(client: httpx.AsyncClient) -> None:
+    """Four strangers' ElevenLabs bodies at the cap hold the budget; a fifth is answered 503 with
+    Retry-After before a byte of it is read; once they are refused, there is room again."""
+    forged = {
+        "ElevenLabs-Signature": f"t={int(time.time())},v0={'ab' * 32}",
+        "Content-Length": str(2 * MIB),
+    }
+    release = asyncio.Event()
+    holders = [
+        asyncio.create_task(client.post("/api/webhook/elevenlabs", content=HeldBody(release), headers=forged))
+        for _ in range(4)
+    ]
+    await asyncio.sleep(0.3)
+    fifth = CountedBody(2 * MIB)
+
+    refused = await client.post("/api/webhook/elevenlabs", content=fifth, headers=forged)
+
+    assert (refused.status_code, refused.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert refused.headers["retry-after"] == "5"
+    assert fifth.sent <= CHUNK
+    release.set()
+    for holder in holders:
+        assert (await holder).status_code in (400, 401)
+    again = await client.post("/api/webhook/elevenlabs", content=CountedBody(2 * MIB), headers=forged)
+    assert again.status_code == 401

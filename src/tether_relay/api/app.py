@@ -24,6 +24,7 @@ from tether_relay.api.routes import (
     recordings,
     webhooks,
 )
+from tether_relay.api.unverified_bodies import UnverifiedBodies
 from tether_relay.runtime import Runtime, build_runtime
 from tether_relay.settings import Settings
 
@@ -46,6 +47,10 @@ def create_app(settings: Settings) -> FastAPI:
         # Starlette would answer `/path/` with a redirect built from the client's Host header (an open
         # redirect for anyone who can forge it); a path is served as written or is a 404.
         redirect_slashes=False,
+    )
+    # Four bodies at the cap at once; each whole within six client windows (60 s by default).
+    app.state.unverified_bodies = UnverifiedBodies(
+        4 * settings.max_body_bytes, settings.max_body_bytes, 6 * settings.client_timeout_seconds
     )
     app.add_middleware(ProviderBudget, seconds=settings.provider_read_budget_seconds)
     app.add_middleware(BodyLimits, large=settings.max_body_bytes, small=settings.max_json_body_bytes)

@@ -31,7 +31,15 @@ def _body(description: str, content_type: str) -> dict[str, Any]:
 @router.post(
     "/api/webhook/elevenlabs",
     summary="Handle the ElevenLabs post-call webhook",
-    responses=SIGNED_ERRORS,
+    responses={
+        **SIGNED_ERRORS,
+        **error_responses(
+            408,
+            503,
+            d408="The body did not arrive within a minute",
+            d503="Too many unverified bodies at once (see Retry-After)",
+        ),
+    },
     openapi_extra=_body(
         "post_call_transcription, post_call_audio or call_initiation_failure, signed "
         "with ElevenLabs-Signature",
@@ -46,7 +54,8 @@ async def elevenlabs_webhook(
     """Creates or completes the call: its transcript, its audio (stored in R2), or its failure."""
     webhooks = runtime.webhooks
     signed = webhooks.elevenlabs.precheck(request.headers.get("elevenlabs-signature"))  # before the body
-    event = await webhooks.elevenlabs.receive(await request.body(), signed, organization_id)
+    body = await request.app.state.unverified_bodies.read(request)  # a budget shared by strangers
+    event = await webhooks.elevenlabs.receive(body, signed, organization_id)
     return {"received": True, "callId": await webhooks.applier.apply(event)}
 
 
