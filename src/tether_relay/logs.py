@@ -56,7 +56,14 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 }
 
 
+# One scan that finds whether any pattern could match (case folded for all: a superset), so the common
+# line, which carries no secret, costs one search instead of one per pattern.
+_ANY = re.compile("|".join(f"(?:{p.pattern.removeprefix('(?i)')})" for p, _ in _PATTERNS), re.IGNORECASE)
+
+
 def redact(text: str) -> str:
+    if _ANY.search(text) is None:
+        return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -129,8 +136,21 @@ class _Writer(logging.handlers.QueueListener):
         self.lines.put(None)  # behind whatever is queued, waiting for room if it is full
 
 
-def _writer(stream: TextIO) -> logging.Handler:
-    handler = logging.StreamHandler(stream)
+class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each line, and flushes only when no line is waiting: under load, one write of many lines
+    instead of a system call per line."""
+
+    def __init__(self, stream: TextIO, lines: queue.Queue[logging.LogRecord | None]) -> None:
+        super().__init__(stream)
+        self._lines = lines
+
+    def flush(self) -> None:
+        if self._lines.empty():
+            super().flush()
+
+
+def _writer(stream: TextIO, lines: queue.Queue[logging.LogRecord | None]) -> logging.Handler:
+    handler = _BatchingHandler(stream, lines)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter())
     return handler
@@ -147,7 +167,7 @@ def configure(level: str, stream: TextIO | None = None) -> None:
     if _listener is None:
         lines: queue.Queue[logging.LogRecord | None] = queue.Queue(QUEUE_LINES)
         _enqueue = _Enqueue(lines)
-        _listener = _Writer(lines, _writer(stream or sys.stdout))
+        _listener = _Writer(lines, _writer(stream or sys.stdout, lines))
         _listener.start()
         atexit.register(stop)
     # Caller information (a frame walk per record) and the process and thread names are not logged.
@@ -182,4 +202,6 @@ def stop() -> None:
             note.msg, note.dropped_lines = "log lines dropped", _enqueue.dropped
             _enqueue.lines.put(note)
         _listener.stop()
+        for handler in _listener.handlers:
+            handler.flush()
         _listener = _enqueue = None
