@@ -79,10 +79,7 @@ class DeadlineProtocol(HttpToolsProtocol):
             self._header_bytes += len(data)
         super().data_received(data)
         if reading_headers and self._body_complete and self._header_bytes > MAX_HEADER_BYTES:
-            self._cancel()
-            if not self.transport.is_closing():
-                self.transport.write(_HEADERS_TOO_LARGE)
-                self.transport.close()
+            self._answer_and_close(_HEADERS_TOO_LARGE)
 
     def on_message_begin(self) -> None:
         self._started = True
@@ -119,9 +116,12 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to bytes that are not HTTP, in our envelope instead of plain text."""
+        self._answer_and_close(_MALFORMED)
+
+    def _answer_and_close(self, response: bytes) -> None:
         self._cancel()
         if not self.transport.is_closing():
-            self.transport.write(_MALFORMED)
+            self.transport.write(response)
             self.transport.close()
 
     def _headers_too_slow(self) -> None:
