@@ -5,13 +5,14 @@ redacts, renders (orjson) and writes it. A slow stdout or pipe never blocks a re
 full a line is dropped and counted, and the next line written says how many were. `configure` starts the
 listener once per process; `stop` (also at exit) writes out whatever is queued.
 
-Redaction happens in a filter on the writing handler, so it covers every logger: bearer tokens, API keys,
+Redaction happens in the writing handler's formatter, so it covers every logger: bearer tokens, API keys,
 URL signatures and credentials, and Basic auth are replaced before a line is written.
 """
 
 from __future__ import annotations
 
 import atexit
+import collections
 import json
 import logging
 import logging.config
@@ -19,6 +20,7 @@ import logging.handlers
 import queue
 import re
 import sys
+import threading
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -56,40 +58,46 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 }
 
 
-# One scan that finds whether any pattern could match (case folded for all: a superset), so the common
-# line, which carries no secret, costs one search instead of one per pattern.
-_ANY = re.compile("|".join(f"(?:{p.pattern.removeprefix('(?i)')})" for p, _ in _PATTERNS), re.IGNORECASE)
+# A word of which every match of some pattern contains one, lower case: an ASCII string with none of them
+# is returned as it is after a few substring tests. (A case-insensitive regex search, even one combining the
+# patterns, took microseconds per field, and most fields carry no secret.) Other strings take every pattern:
+# outside ASCII, `lower()` and the regex's case rules differ (dotted capital I, dotless i, long s, Kelvin).
+_WORDS = ("bearer", "basic", "tk_live_", "=", "authorization", "xi-api-key", "signature", "eyj")
 
 
 def redact(text: str) -> str:
-    if _ANY.search(text) is None:
-        return text
+    if text.isascii():
+        folded = text.lower()
+        for word in _WORDS:
+            if word in folded:
+                break
+        else:
+            return text
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
 
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        for name, value in list(vars(record).items()):
-            if name not in _STANDARD and isinstance(value, str):
-                setattr(record, name, redact(value))
-        return True
-
-
 class JsonFormatter(logging.Formatter):
+    """A record as one JSON object: time, level, logger, message and its `extra=` fields, every string among
+    them redacted. The formatter of the one writing handler, so redaction covers every logger."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second, self._stamp = -1, ""
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         if "request_id" not in vars(record) and (request_id := REQUEST_ID.get()) is not None:
             line["request_id"] = request_id  # logged without the queue (the stamp below): read it here
-        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
+        for name, value in vars(record).items():
+            if name not in _STANDARD and not name.startswith("_"):
+                line[name] = redact(value) if isinstance(value, str) else value
         if record.exc_info:  # a type and its message, never the trace (it can carry secrets)
             line["error"] = redact(f"{record.exc_info[0].__name__ if record.exc_info[0] else 'Error'}")
         try:
@@ -97,17 +105,63 @@ class JsonFormatter(logging.Formatter):
         except orjson.JSONEncodeError:  # an integer past 64 bits, a key that is not a string
             return json.dumps(line, default=str)
 
+    def _time(self, created: float) -> str:
+        """ISO 8601 in UTC to the millisecond; the date and time of day rendered once per second."""
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._stamp = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._stamp}.{int((created - second) * 1000):03d}+00:00"
+
 
 # Lines held while the writer is behind: a burst's worth. Past it lines are dropped (and counted), because
 # holding them would grow memory without bound, and waiting would stall every request.
 QUEUE_LINES = 10_000
 
 
+class _Lines:
+    """The queue between the loop and the writer thread, for the stdlib's QueueHandler and QueueListener.
+
+    `queue.Queue` wakes its reader for every line: at a few thousand requests a second the writer thread
+    then takes the GIL back after every request, and each GIL hand-off stalls the loop (measured: it
+    doubled the time of a cached read; docs/performance.md). Here a put is a deque append, and the reader
+    looks every `WAIT` seconds and writes whatever came, so the loop pays for a line, not for a wake-up."""
+
+    WAIT = 0.05
+
+    def __init__(self, maxsize: int) -> None:
+        self._items: collections.deque[logging.LogRecord | None] = collections.deque()
+        self._maxsize = maxsize
+        self._closing = threading.Event()
+
+    def put_nowait(self, item: logging.LogRecord | None) -> None:
+        if len(self._items) >= self._maxsize:
+            raise queue.Full
+        self._items.append(item)
+
+    def put(self, item: logging.LogRecord | None) -> None:
+        """The listener's sentinel: always let in, and the reader woken for it at once."""
+        self._items.append(item)
+        self._closing.set()
+
+    def get(self, block: bool = True) -> logging.LogRecord | None:
+        while True:
+            try:
+                return self._items.popleft()
+            except IndexError:
+                if not block:
+                    raise queue.Empty from None
+                self._closing.wait(self.WAIT)
+
+    def empty(self) -> bool:
+        return not self._items
+
+
 class _Enqueue(logging.handlers.QueueHandler):
     """The loop's side: stamp the request id (a context variable, readable only here) and enqueue; no
     formatting, no I/O, never a wait."""
 
-    def __init__(self, lines: queue.Queue[logging.LogRecord | None]) -> None:
+    def __init__(self, lines: _Lines) -> None:
         super().__init__(lines)
         self.lines, self.dropped = lines, 0
 
@@ -120,7 +174,7 @@ class _Enqueue(logging.handlers.QueueHandler):
         if self.dropped:
             record.dropped_lines = self.dropped  # the first line that fits says how many did not
         try:
-            self.queue.put_nowait(record)
+            self.lines.put_nowait(record)
         except queue.Full:
             self.dropped += 1
         else:
@@ -128,19 +182,19 @@ class _Enqueue(logging.handlers.QueueHandler):
 
 
 class _Writer(logging.handlers.QueueListener):
-    def __init__(self, lines: queue.Queue[logging.LogRecord | None], handler: logging.Handler) -> None:
+    def __init__(self, lines: _Lines, handler: logging.Handler) -> None:
         super().__init__(lines, handler)
         self.lines = lines
 
     def enqueue_sentinel(self) -> None:
-        self.lines.put(None)  # behind whatever is queued, waiting for room if it is full
+        self.lines.put(None)  # behind whatever is queued
 
 
 class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes each line, and flushes only when no line is waiting: under load, one write of many lines
     instead of a system call per line."""
 
-    def __init__(self, stream: TextIO, lines: queue.Queue[logging.LogRecord | None]) -> None:
+    def __init__(self, stream: TextIO, lines: _Lines) -> None:
         super().__init__(stream)
         self._lines = lines
 
@@ -149,9 +203,8 @@ class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
             super().flush()
 
 
-def _writer(stream: TextIO, lines: queue.Queue[logging.LogRecord | None]) -> logging.Handler:
+def _writer(stream: TextIO, lines: _Lines) -> logging.Handler:
     handler = _BatchingHandler(stream, lines)
-    handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter())
     return handler
 
@@ -165,7 +218,7 @@ def configure(level: str, stream: TextIO | None = None) -> None:
     `stream` (stdout); idempotent."""
     global _listener, _enqueue
     if _listener is None:
-        lines: queue.Queue[logging.LogRecord | None] = queue.Queue(QUEUE_LINES)
+        lines = _Lines(QUEUE_LINES)
         _enqueue = _Enqueue(lines)
         _listener = _Writer(lines, _writer(stream or sys.stdout, lines))
         _listener.start()
