@@ -10,7 +10,6 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tether_relay.api import errors, openapi
 from tether_relay.api.body_limit import BodyLimits
-from tether_relay.api.provider_budget import ProviderBudget
 from tether_relay.api.request_context import RequestContext
 from tether_relay.api.routes import (
     api_keys,
@@ -47,12 +46,13 @@ def create_app(settings: Settings) -> FastAPI:
         # Starlette would answer `/path/` with a redirect built from the client's Host header (an open
         # redirect for anyone who can forge it); a path is served as written or is a 404.
         redirect_slashes=False,
+        # FastAPI's own OpenTelemetry spans; metrics and logs have their own homes (metrics.py, logs.py).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Four bodies at the cap at once; each whole within six client windows (60 s by default).
     app.state.unverified_bodies = UnverifiedBodies(
         4 * settings.max_body_bytes, settings.max_body_bytes, 6 * settings.client_timeout_seconds
     )
-    app.add_middleware(ProviderBudget, seconds=settings.provider_read_budget_seconds)
     app.add_middleware(BodyLimits, large=settings.max_body_bytes, small=settings.max_json_body_bytes)
     if settings.cors_origin_list:
         # Browser players on these origins may call the API and read the range headers of the audio.
@@ -64,7 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
             expose_headers=["Accept-Ranges", "Content-Range", "Content-Length", "ETag", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(RequestContext)  # outermost: sees every request, CORS preflights included
+    # Outermost: sees every request, CORS preflights included.
+    app.add_middleware(RequestContext, provider_budget_seconds=settings.provider_read_budget_seconds)
     errors.install(app)
     openapi.install(app)
     for router in (

@@ -1,6 +1,8 @@
 """Around every HTTP request: its id (taken from `X-Request-ID` when the caller sends a plain one, else
-new; echoed in the response and on every log line), its latency histogram by route template, and one
-access log line. Pure ASGI, so streamed answers are timed to their last byte.
+new; echoed in the response and on every log line), its provider read budget (providers/deadline.py:
+everything the request asks of providers answers within TETHER_PROVIDER_READ_BUDGET_SECONDS of its
+arrival, every retry included), its latency histogram by route template, and one access log line. Pure
+ASGI, so streamed answers are timed to their last byte and the budget holds for tasks the request starts.
 
 It is also where an unexpected error ends: here the request's id is still set (Starlette's outermost
 handler runs after this has returned), so the one line naming the failure carries it. Before the answer
@@ -15,29 +17,38 @@ import re
 import secrets
 import time
 
-from starlette.datastructures import MutableHeaders
+from prometheus_client.metrics import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether_relay.api.errors import cause, render
 from tether_relay.errors import AppError
 from tether_relay.logs import REQUEST_ID, redact
 from tether_relay.metrics import REQUEST_SECONDS
+from tether_relay.providers.deadline import read_budget
 
 log = logging.getLogger("tether_relay.access")
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, provider_budget_seconds: float) -> None:
         self.app = app
+        self.budget = provider_budget_seconds
+        # The histogram's child per label set, looked up here rather than through `labels()` (a lock and a
+        # validation per request); the labels are bounded (api/app.py: methods, route templates, statuses).
+        self._latency: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        sent = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"")
+        sent_id = sent.decode("latin-1")
         # A caller's own id is kept if it is plain and carries nothing the logs would redact (an API key).
-        request_id = sent if _PLAIN_ID.match(sent) and redact(sent) == sent else secrets.token_hex(8)
+        request_id = (
+            sent_id if _PLAIN_ID.match(sent_id) and redact(sent_id) == sent_id else secrets.token_hex(8)
+        )
+        id_header = (b"x-request-id", request_id.encode())
         context = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500  # if the app fails before answering, the server answers 500
@@ -49,11 +60,12 @@ class RequestContext:
             nonlocal status, started_answer
             if message["type"] == "http.response.start":
                 status, started_answer = message["status"], True
-                MutableHeaders(scope=message).append("X-Request-ID", request_id)
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with read_budget(self.budget):
+                await self.app(scope, receive, send_with_id)
         except Exception as exc:  # noqa: BLE001 - the last stop of any error: logged once, answered if we can
             if started_answer:
                 aborted = True
@@ -64,7 +76,10 @@ class RequestContext:
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(seconds)
+            labels = (scope["method"], route, status)
+            if (latency := self._latency.get(labels)) is None:
+                latency = self._latency[labels] = REQUEST_SECONDS.labels(labels[0], route, str(status))
+            latency.observe(seconds)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",

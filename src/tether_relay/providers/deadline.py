@@ -1,6 +1,6 @@
 """The time budget of one logical read (a recording read, a playback proxy's open, a transcript fetch).
 
-One `Deadline` is opened per read with `read_budget` (the API opens one per request: api/provider_budget.py)
+One `Deadline` is opened per read with `read_budget` (the API opens one per request: api/request_context.py)
 and carried by a context variable, so every provider request, retry and backoff of that read, in
 providers/http.py, draws on the same budget, including the transcript fetch that runs in a task of its own
 (tasks copy the context). A provider request made outside any read (the CLI, jobs) gets a budget of its own.

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from tether_relay.api.deps import RuntimeDep, bearer_scheme, current_principal
+from tether_relay.api.deps import RuntimeDep, authenticate, bearer_scheme
 from tether_relay.api.errors import error_responses
 from tether_relay.api.ranged import ranged
 from tether_relay.api.routes.recordings import CallIdPath
@@ -59,7 +59,7 @@ async def get_call_recording_audio(
     token: Annotated[str | None, Query(description="The playback token from `playbackUrl`.")] = None,
 ) -> Response:
     if credentials is not None:
-        organization_id = (await current_principal(runtime, credentials)).organization_id
+        organization_id = (await authenticate(runtime, credentials.credentials)).organization_id
     elif token:
         organization_id = runtime.playback_tokens.organization_of(token, call_id)
     else:
