@@ -21,6 +21,7 @@ import queue
 import re
 import sys
 import threading
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -119,6 +120,12 @@ class JsonFormatter(logging.Formatter):
 QUEUE_LINES = 10_000
 
 
+# What the loop hands the writer: a record, an access line as it is (its time, request id and fields), or
+# the writer's stop sentinel.
+_AccessLine = tuple[float, str | None, dict[str, Any]]
+_Item = logging.LogRecord | _AccessLine | None
+
+
 class _Lines:
     """The queue between the loop and the writer thread, for the stdlib's QueueHandler and QueueListener.
 
@@ -130,21 +137,21 @@ class _Lines:
     WAIT = 0.05
 
     def __init__(self, maxsize: int) -> None:
-        self._items: collections.deque[logging.LogRecord | None] = collections.deque()
+        self._items: collections.deque[_Item] = collections.deque()
         self._maxsize = maxsize
         self._closing = threading.Event()
 
-    def put_nowait(self, item: logging.LogRecord | None) -> None:
+    def put_nowait(self, item: _Item) -> None:
         if len(self._items) >= self._maxsize:
             raise queue.Full
         self._items.append(item)
 
-    def put(self, item: logging.LogRecord | None) -> None:
+    def put(self, item: _Item) -> None:
         """The listener's sentinel: always let in, and the reader woken for it at once."""
         self._items.append(item)
         self._closing.set()
 
-    def get(self, block: bool = True) -> logging.LogRecord | None:
+    def get(self, block: bool = True) -> _Item:
         while True:
             try:
                 return self._items.popleft()
@@ -173,8 +180,16 @@ class _Enqueue(logging.handlers.QueueHandler):
     def enqueue(self, record: logging.LogRecord) -> None:
         if self.dropped:
             record.dropped_lines = self.dropped  # the first line that fits says how many did not
+        self._put(record)
+
+    def access(self, fields: dict[str, Any]) -> None:
+        if self.dropped:
+            fields["dropped_lines"] = self.dropped
+        self._put((time.time(), REQUEST_ID.get(), fields))
+
+    def _put(self, item: _Item) -> None:
         try:
-            self.lines.put_nowait(record)
+            self.lines.put_nowait(item)
         except queue.Full:
             self.dropped += 1
         else:
@@ -188,6 +203,18 @@ class _Writer(logging.handlers.QueueListener):
 
     def enqueue_sentinel(self) -> None:
         self.lines.put(None)  # behind whatever is queued
+
+    def prepare(self, item: _Item) -> logging.LogRecord:
+        if not isinstance(item, tuple):
+            assert item is not None  # the listener stops at its sentinel before preparing it
+            return item
+        created, request_id, fields = item
+        record = logging.makeLogRecord({"name": ACCESS.name, "levelno": logging.INFO, "levelname": "INFO"})
+        record.msg, record.created = "request", created
+        record.__dict__.update(fields)
+        if request_id is not None:
+            record.request_id = request_id
+        return record
 
 
 class _BatchingHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -211,6 +238,18 @@ def _writer(stream: TextIO, lines: _Lines) -> logging.Handler:
 
 _listener: logging.handlers.QueueListener | None = None
 _enqueue: _Enqueue | None = None
+ACCESS = logging.getLogger("tether_relay.access")
+
+
+def access(fields: dict[str, Any]) -> None:
+    """A request's access line, at info. Once `configure` has run it goes to the writer as it is, and its
+    record is made there: made on the loop, a LogRecord cost 16 µs of a 300 µs read (docs/performance.md)."""
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    if _enqueue is not None:
+        _enqueue.access(fields)
+    else:
+        ACCESS.info("request", extra=fields)
 
 
 def configure(level: str, stream: TextIO | None = None) -> None:

@@ -4,7 +4,9 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -107,6 +109,54 @@ def test_queued_lines_keep_their_request_id_fields_and_redaction(output: Output)
     }
     assert second["message"] == "outside https://x/y?signature=[REDACTED]"
     assert "request_id" not in second
+
+
+def test_access_lines_are_made_by_the_writer_with_their_id_time_and_redaction(output: Output) -> None:
+    """The loop hands an access line over as it is; the writer makes it the same line a record would be."""
+    before = datetime.now(UTC)
+    token = logs.REQUEST_ID.set("req-5678")
+    try:
+        logs.access({"method": "GET", "route": "/x?token=abc", "status": 200, "ms": 1.5})
+        after = datetime.now(UTC)
+    finally:
+        logs.REQUEST_ID.reset(token)
+    time.sleep(0.1)  # the writer's time is later: the line keeps the time it was logged at
+    logs.stop()
+
+    (line,) = output.records()
+    assert line == {
+        "time": line["time"],
+        "level": "info",
+        "logger": "tether_relay.access",
+        "message": "request",
+        "request_id": "req-5678",
+        "method": "GET",
+        "route": "/x?token=[REDACTED]",
+        "status": 200,
+        "ms": 1.5,
+    }
+    written = datetime.fromisoformat(line["time"])
+    assert before - timedelta(milliseconds=1) <= written <= after
+
+
+def test_every_queued_line_is_written_at_stop_in_order(output: Output) -> None:
+    for n in range(5000):
+        logs.access({"n": n}) if n % 2 else QUEUED.info("line", extra={"n": n})
+    logs.stop()
+
+    assert [record["n"] for record in output.records()] == list(range(5000))
+
+
+def test_access_lines_are_not_made_below_info() -> None:
+    stream = Output()
+    logs.configure("warning", stream)
+    try:
+        logs.access({"method": "GET"})
+    finally:
+        logs.stop()
+        logs.configure("info", io.StringIO())
+        logs.stop()
+    assert stream.getvalue() == ""
 
 
 def test_a_value_orjson_cannot_render_is_still_logged(output: Output) -> None:

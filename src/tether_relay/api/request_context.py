@@ -12,7 +12,6 @@ access line says `aborted`."""
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 import time
@@ -20,13 +19,14 @@ import time
 from prometheus_client.metrics import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tether_relay import logs
 from tether_relay.api.errors import cause, render
 from tether_relay.errors import AppError
 from tether_relay.logs import REQUEST_ID, redact
 from tether_relay.metrics import REQUEST_SECONDS
 from tether_relay.providers.deadline import read_budget
 
-log = logging.getLogger("tether_relay.access")
+log = logs.ACCESS
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -80,15 +80,11 @@ class RequestContext:
             if (latency := self._latency.get(labels)) is None:
                 latency = self._latency[labels] = REQUEST_SECONDS.labels(labels[0], route, str(status))
             latency.observe(seconds)
-            if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "route": route,
-                        "status": status,
-                        "ms": round(seconds * 1000, 1),
-                        **({"aborted": True} if aborted else {}),
-                    },
-                )
+            fields = {
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "ms": round(seconds * 1000, 1),
+            }
+            logs.access(fields | {"aborted": True} if aborted else fields)
             REQUEST_ID.reset(context)
