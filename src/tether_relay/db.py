@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from tether_relay import tracing
 from tether_relay.files import private_dir, write_private
 
 # Stable constraint names, so Alembic migrations are the same on both databases.
@@ -151,10 +152,40 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         prepare_sqlite_file(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    # Connections are held only for short transactions (the read path never holds one across a provider
-    # call), so a modest pool serves hundreds of concurrent requests.
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    else:
+        # Connections are held only for short transactions (the read path never holds one across a
+        # provider call), so a modest pool serves hundreds of concurrent requests.
+        engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    if tracing.on():
+        _trace_statements(engine)
+    return engine
+
+
+def _trace_statements(engine: AsyncEngine) -> None:
+    """A span per statement: its SQL with placeholders, never the bound values. (OpenTelemetry's own
+    SQLAlchemy instrumentation declines SQLAlchemy 2.1.)"""
+    system = engine.dialect.name
+
+    def started(conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        name = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else system
+        # Opened here and closed by one of the two events below: the statement runs in between.
+        span = tracing.span(name, {"db.system": system, "db.statement": statement}, tracing.CLIENT)
+        span.__enter__()
+        context._tether_span = span
+
+    def ended(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+        if (span := getattr(context, "_tether_span", None)) is not None:
+            span.__exit__(None, None, None)
+
+    def failed(exception_context: Any) -> None:
+        context = exception_context.execution_context
+        if (span := getattr(context, "_tether_span", None)) is not None:
+            error = exception_context.original_exception
+            span.__exit__(type(error), error, error.__traceback__)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", started)
+    event.listen(engine.sync_engine, "after_cursor_execute", ended)
+    event.listen(engine.sync_engine, "handle_error", failed)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from tether_relay import tracing
 from tether_relay.api import errors, openapi
 from tether_relay.api.body_limit import BodyLimits
 from tether_relay.api.request_context import RequestContext
@@ -29,6 +30,10 @@ from tether_relay.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
+    traced = tracing.wanted()
+    if traced:
+        tracing.start()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime: Runtime = build_runtime(settings)
@@ -46,8 +51,17 @@ def create_app(settings: Settings) -> FastAPI:
         # Starlette would answer `/path/` with a redirect built from the client's Host header (an open
         # redirect for anyone who can forge it); a path is served as written or is a 404.
         redirect_slashes=False,
-        # FastAPI's own OpenTelemetry spans; metrics and logs have their own homes (metrics.py, logs.py).
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Request spans by FastAPI's own telemetry, exported over OTLP/HTTP as the standard variables say,
+        # when they ask for it (tracing.py); metrics and logs have their own homes (metrics.py, logs.py),
+        # and its log signal would carry exception messages and stack traces.
+        # Its operation spans (dependencies, endpoint) would record exceptions with their stack traces.
+        telemetry={
+            "tracing": traced,
+            "auto_configure": traced,
+            "operation_spans": False,
+            "metrics": False,
+            "logs": False,
+        },
     )
     # Four bodies at the cap at once; each whole within six client windows (60 s by default).
     app.state.unverified_bodies = UnverifiedBodies(

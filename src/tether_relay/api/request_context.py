@@ -19,7 +19,7 @@ import time
 from prometheus_client.metrics import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tether_relay import logs
+from tether_relay import logs, tracing
 from tether_relay.api.errors import cause, render
 from tether_relay.errors import AppError
 from tether_relay.logs import REQUEST_ID, redact
@@ -50,6 +50,7 @@ class RequestContext:
         )
         id_header = (b"x-request-id", request_id.encode())
         context = REQUEST_ID.set(request_id)
+        tracing.tag_request(request_id)
         started = time.perf_counter()
         status = 500  # if the app fails before answering, the server answers 500
 

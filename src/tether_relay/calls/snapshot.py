@@ -23,10 +23,12 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from opentelemetry.trace import SpanKind
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
+from tether_relay import tracing
 from tether_relay.calls.models import RECORDING_ORDER, Call, Recording
 from tether_relay.providers.base import CallRef, RecordingRef
 
@@ -111,10 +113,13 @@ class CallSnapshots:
         self._reader: _SQLiteReader | _PostgresReader = (
             _SQLiteReader(engine) if engine.dialect.name == "sqlite" else _PostgresReader(engine)
         )
+        # Outside SQLAlchemy, so its instrumentation does not see this query: the span is made here.
+        self._span = {"db.system": engine.dialect.name, "db.statement": self._reader.sql}
 
     async def visible(self, organization_id: str, call_id: str) -> CallSnapshot | None:
         """The call if it belongs to this organisation; None otherwise (or if there is no such call)."""
-        row = await self._reader.first({"call_id": call_id, "organization_id": organization_id})
+        with tracing.span("SELECT calls", self._span, SpanKind.CLIENT):
+            row = await self._reader.first({"call_id": call_id, "organization_id": organization_id})
         return _snapshot(row) if row is not None else None
 
     async def close(self) -> None:
@@ -152,6 +157,10 @@ class _SQLiteReader:
         )
         self._connection: sqlite3.Connection | None = None
 
+    @property
+    def sql(self) -> str:
+        return self._query.sql
+
     async def first(self, params: dict[str, Any]) -> list[Any] | None:
         rows = self._connect().execute(self._query.sql, self._query.args(params)).fetchall()
         if not rows:
@@ -188,6 +197,10 @@ class _PostgresReader:
         self._query = _Compiled(engine)
         self._pool: asyncpg.Pool | None = None
         self._creating = asyncio.Lock()
+
+    @property
+    def sql(self) -> str:
+        return self._query.sql
 
     async def first(self, params: dict[str, Any]) -> Sequence[Any] | None:
         pool = self._pool or await self._create()

@@ -31,11 +31,13 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
+from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 
+from tether_relay import tracing
 from tether_relay.metrics import PROVIDER_ERRORS, PROVIDER_REQUESTS
 from tether_relay.providers.circuit import CircuitBreaker
 from tether_relay.providers.deadline import Deadline, current_deadline
@@ -46,6 +48,7 @@ READ_AHEAD = 1024 * 1024  # read under the budget before an answer is handed on
 MAX_REDIRECTS = 5
 Origin = tuple[str, str, int]
 _TRANSIENT = (httpx.TransportError, httpx.DecodingError, TimeoutError)
+_CLIENT = SpanKind.CLIENT
 
 
 def origin(url: httpx.URL | str) -> Origin:
@@ -273,8 +276,13 @@ async def _with_retries(
             await asyncio.sleep(pause)
         PROVIDER_REQUESTS.labels(provider).inc()
         try:
-            async with asyncio.timeout(deadline.remaining()):
-                body = await _attempt(http, request, provider, policy, credential)
+            with tracing.span(
+                f"{provider} {request.method}", _span_attributes(request, provider), _CLIENT
+            ) as span:
+                async with asyncio.timeout(deadline.remaining()):
+                    body = await _attempt(http, request, provider, policy, credential)
+                if span is not None:
+                    span.set_attribute("http.response.status_code", body.status_code)
         except _TRANSIENT:
             PROVIDER_ERRORS.labels(provider, "transport").inc()
             last_status = None  # timeout, reset, truncated body, refused connection
@@ -295,6 +303,17 @@ async def _with_retries(
             continue
         return body
     raise RecordingFetchFailed(provider, last_status)
+
+
+def _span_attributes(request: httpx.Request, provider: str) -> dict[str, Any]:
+    """What a provider request's span says: the provider, method, host and path; never the query string or a
+    header (signatures and credentials travel there)."""
+    return {
+        "tether.provider": provider,
+        "http.request.method": request.method,
+        "server.address": request.url.host,
+        "url.path": request.url.path,
+    }
 
 
 async def _attempt(
