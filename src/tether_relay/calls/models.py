@@ -72,7 +72,8 @@ class Recording(Base):
     """One recording of a call: where its audio is (a bucket and key, or the provider) and what it is."""
 
     __tablename__ = "recordings"
-    __table_args__ = (Index("ix_recordings_call_id_created_at", "call_id", "created_at"),)
+    # The order of RECORDING_ORDER, so the latest recording is read from the index alone.
+    __table_args__ = (Index("ix_recordings_call_id_created_at_id", "call_id", "created_at", "recording_id"),)
 
     id: Mapped[str] = mapped_column("recording_id", String(64), primary_key=True, default=new_recording_id)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"))
