@@ -30,6 +30,7 @@ import time
 import timeit
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ import boto3
 import httpx
 from botocore.config import Config
 from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.fakes.loopback import running as serving
 from tests.fakes.twilio import FakeRecording, TwilioFake, sid
@@ -65,6 +69,8 @@ TRANSCRIPT_FETCH_SECONDS = 0.3
 CEILING, OURS, TYPICAL = "ceiling (same JSON, no work)", "recording read (ours)", "typical (ORM + botocore)"
 QUIET = "recording read, logs at warning"
 BARE = "bare ceiling (no middleware of ours)"
+TRACED = "recording read, tracing on (OTLP/HTTP)"
+PEAK_RSS_MIB: list[tuple[str, float]] = []  # each service's peak resident memory, read as it stops
 
 
 def token(role: str = "ADMIN") -> str:
@@ -83,6 +89,7 @@ def service(
     log_level: str | None = None,
     bare: bool = False,
     settings: dict[str, str] | None = None,
+    otel_endpoint: str | None = None,
 ) -> Iterator[ServiceProcess]:
     """The service as `tether-relay serve` runs it (bench/serve.py: the same run_server, logging at info
     unless `log_level` says otherwise, its lines written to a file as a deployment's go to a pipe), with
@@ -102,6 +109,7 @@ def service(
             "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
             **({"TETHER_LOG_LEVEL": log_level} if log_level else {}),
             **{f"TETHER_{name.upper()}": value for name, value in (settings or {}).items()},
+            **({"OTEL_EXPORTER_OTLP_ENDPOINT": otel_endpoint} if otel_endpoint else {}),
         }
     )
     migrate = [sys.executable, "-m", "tether_relay.cli", "migrate"]
@@ -110,6 +118,26 @@ def service(
     log = Path(folder) / f"service-{port}.log"
     with running(pinned(0, command), env, port=port, cwd=REPOSITORY, log=log) as server:
         yield server
+        kind = "bare" if bare else "tracing on" if otel_endpoint else f"logs at {log_level or 'info'}"
+        database = "PostgreSQL" if database_url.startswith("postgresql") else Path(database_url).name
+        PEAK_RSS_MIB.append((f"{database}, {kind}", peak_rss_mib(server)))
+
+
+@dataclass
+class SpanSink:
+    """A collector that takes every OTLP export and drops it (decoding would load the load generator's
+    core); tests/fakes/otlp.py decodes them for the tests."""
+
+    base_url: str = ""
+    exports: int = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await Request(scope, receive).body()
+        self.exports += 1
+        await Response(b"", media_type="application/x-protobuf")(scope, receive, send)
+
+    def asgi(self) -> ASGIApp:
+        return self
 
 
 def cached_reads(
@@ -130,6 +158,12 @@ def cached_reads(
         table |= measure(binary, {QUIET: f"{quiet.url}/api/calls/{call_id}/recording"}, answer, quiet, args)
     with service(database_url, folder, bare=True) as bare:
         table |= measure(binary, {BARE: f"{bare.url}/bench/ceiling"}, answer, bare, args)
+    with serving(SpanSink()) as sink, service(database_url, folder, otel_endpoint=sink.base_url) as traced:
+        table |= measure(
+            binary, {TRACED: f"{traced.url}/api/calls/{call_id}/recording"}, answer, traced, args
+        )
+        if not sink.exports:
+            raise RuntimeError("tracing on, but no span reached the collector")
     return table
 
 
@@ -303,6 +337,26 @@ def signing_micros() -> tuple[float, float]:
     ) / 2_000 * 1e6
 
 
+POSTGRES_CPU: dict[str, float] = {}
+
+
+def postgres_cpu_seconds() -> float:
+    """User and system CPU of every process named postgres on this machine (a backend that exits takes its
+    share with it: the service's pools keep theirs open for the whole measurement)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition(") ")
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / ticks
+
+
 @contextmanager
 def postgres_database(admin_url: str) -> Iterator[str | None]:
     """A scratch database on the given server, dropped afterwards; None if the server is not there."""
@@ -375,9 +429,12 @@ def main() -> None:
             if postgres_url is not None:
                 with service(postgres_url, folder) as server:
                     call_id = asyncio.run(seed_calls(postgres_url, args.calls))
+                    cpu, wall = postgres_cpu_seconds(), time.monotonic()
                     tables[f"PostgreSQL, {args.calls:,} calls"] = cached_reads(
                         binary, server, call_id, postgres_url, args
                     )
+                    POSTGRES_CPU["cpu_seconds"] = postgres_cpu_seconds() - cpu
+                    POSTGRES_CPU["wall_seconds"] = time.monotonic() - wall
     ours_us, botocore_us = signing_micros()
     report(tables, twilio_figures, first, ours_us, botocore_us, args, time.monotonic() - started)
 
@@ -401,7 +458,7 @@ def report(
     small = next(iter(tables.values()))
     for database, table in tables.items():
         reference = table if CEILING in table else small
-        for name in (BARE, CEILING, OURS, QUIET, TYPICAL):
+        for name in (BARE, CEILING, OURS, QUIET, TRACED, TYPICAL):
             if (load := table.get(name)) is None:
                 continue
             print(
@@ -415,6 +472,24 @@ def report(
                 f"{database}: logs at warning {table[QUIET].rps / table[OURS].rps:.2f}x the default's "
                 f"throughput (the target: within 5 %)"
             )
+    for database, table in tables.items():
+        if TRACED in table:
+            print(
+                f"{database}: tracing on, mean latency {table[OURS].rps / table[TRACED].rps:.2f}x "
+                "tracing off's, "
+                f"p99 {table[TRACED].p99_ms / table[OURS].p99_ms:.2f}x (the target: within 1.25x)"
+            )
+    if POSTGRES_CPU:
+        cpu, wall = POSTGRES_CPU["cpu_seconds"], POSTGRES_CPU["wall_seconds"]
+        print(
+            f"PostgreSQL's own processes (unpinned, on the cores of the service and wrk) used {cpu:.1f} CPU "
+            f"seconds in the {wall:.0f} s of its rows: {100 * cpu / wall:.0f} % of one core"
+        )
+    peak = max(PEAK_RSS_MIB, key=lambda entry: entry[1])
+    print(
+        f"\nPeak RSS of a service under this bench: {peak[1]:.1f} MiB ({peak[0]}); each: "
+        + "; ".join(f"{name} {mib:.1f}" for name, mib in PEAK_RSS_MIB)
+    )
     large = [t for name, t in tables.items() if f"{args.large_calls:,}" in name]
     if large:
         latency = (args.connections / large[0][OURS].rps) / (args.connections / small[OURS].rps)
