@@ -20,9 +20,10 @@ import tempfile
 from pathlib import Path
 
 import httpx
+from tests.fakes.loopback import running as serving
 
 from bench.load import ensure_wrk, pinned, wrk
-from bench.run import bearer, postgres_database, service, token
+from bench.run import SpanSink, bearer, postgres_database, service, token
 from bench.seed import seed_calls
 
 
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--log-level", default=None)
     parser.add_argument("--route", default="recording", choices=["recording", "ceiling"])
+    parser.add_argument("--tracing", action="store_true", help="export spans to a loopback collector")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--out", type=Path, default=None, help="collapsed stacks (flamegraph input)")
     args = parser.parse_args()
@@ -56,7 +58,20 @@ def main() -> None:
 
 
 def _profile(binary: str, spy: str, database_url: str, folder: str, args: argparse.Namespace) -> str:
-    with service(database_url, folder, log_level=args.log_level) as server:
+    with serving(SpanSink()) as sink:
+        otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.base_url} if args.tracing else None
+        return _sampled(binary, spy, database_url, folder, args, otel)
+
+
+def _sampled(
+    binary: str,
+    spy: str,
+    database_url: str,
+    folder: str,
+    args: argparse.Namespace,
+    otel: dict[str, str] | None,
+) -> str:
+    with service(database_url, folder, log_level=args.log_level, otel=otel) as server:
         call_id = asyncio.run(seed_calls(database_url, args.calls))
         url = f"{server.url}/api/calls/{call_id}/recording"
         answer = httpx.get(url, headers=bearer()).json()

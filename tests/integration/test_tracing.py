@@ -22,6 +22,7 @@ from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
 SERVER, CLIENT = 2, 3  # opentelemetry-proto's Span.SpanKind
+CALLER_TRACE, CALLER_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 
 
 @pytest.fixture
@@ -57,7 +58,8 @@ async def test_a_recording_read_is_one_trace_with_its_queries_and_provider_reque
     }
     with service_process(env, tmp_path) as service:
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
-            response = await http.get(f"/api/calls/{call.id}/recording", headers=auth(ORG))
+            caller = {"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
+            response = await http.get(f"/api/calls/{call.id}/recording", headers=auth(ORG) | caller)
         assert response.status_code == 200, response.text
         request_id = response.headers["x-request-id"]
 
@@ -68,10 +70,12 @@ async def test_a_recording_read_is_one_trace_with_its_queries_and_provider_reque
         spans = trace_of(receiver.wait_for(complete), request_id)
 
     assert receiver.paths[0] == "/v1/traces"
-    (root,) = [s for s in spans if s.parent_id == ""]
+    (root,) = [s for s in spans if s.attributes.get(tracing.REQUEST_ID) == request_id]
+    assert (root.trace_id, root.parent_id) == (CALLER_TRACE, CALLER_SPAN)  # the caller's trace, continued
+    assert all(s.parent_id == root.span_id for s in spans if s is not root)
     assert root.kind == SERVER
     assert root.name == "GET /api/calls/{callId}/recording"
-    assert root.attributes[tracing.REQUEST_ID] == request_id
+    assert root.attributes["http.response.status_code"] == 200
     assert root.service == "tether-relay"
 
     (snapshot,) = [s for s in spans if s.name == "SELECT calls"]

@@ -30,8 +30,7 @@ from tether_relay.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
-    traced = tracing.wanted()
-    if traced:
+    if tracing.wanted():
         tracing.start()
 
     @asynccontextmanager
@@ -51,17 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
         # Starlette would answer `/path/` with a redirect built from the client's Host header (an open
         # redirect for anyone who can forge it); a path is served as written or is a 404.
         redirect_slashes=False,
-        # Request spans by FastAPI's own telemetry, exported over OTLP/HTTP as the standard variables say,
-        # when they ask for it (tracing.py); metrics and logs have their own homes (metrics.py, logs.py),
-        # and its log signal would carry exception messages and stack traces.
-        # Its operation spans (dependencies, endpoint) would record exceptions with their stack traces.
-        telemetry={
-            "tracing": traced,
-            "auto_configure": traced,
-            "operation_spans": False,
-            "metrics": False,
-            "logs": False,
-        },
+        # FastAPI's own telemetry off: traces, metrics and logs have their homes (tracing.py, metrics.py,
+        # logs.py); its request spans cost twice ours, and its logs carry stack traces.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Four bodies at the cap at once; each whole within six client windows (60 s by default).
     app.state.unverified_bodies = UnverifiedBodies(

@@ -50,7 +50,7 @@ class RequestContext:
         )
         id_header = (b"x-request-id", request_id.encode())
         context = REQUEST_ID.set(request_id)
-        tracing.tag_request(request_id)
+        traced = tracing.request(scope["method"], request_id, scope["headers"])
         started = time.perf_counter()
         status = 500  # if the app fails before answering, the server answers 500
 
@@ -88,4 +88,6 @@ class RequestContext:
                 "ms": round(seconds * 1000, 1),
             }
             logs.access(fields | {"aborted": True} if aborted else fields)
+            if traced is not None:
+                traced.end(scope["method"], route, status)
             REQUEST_ID.reset(context)
