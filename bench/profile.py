@@ -6,6 +6,7 @@ pinned to core 0), seeds calls, drives wrk at the read from core 1 and samples t
 time including callees, and writes the collapsed stacks for a flame graph (`--out`).
 
     python -m bench.profile [--seconds 15] [--database postgres] [--log-level warning] [--out stacks.txt]
+    python -m bench.profile --stacks stacks.txt   # the report of an earlier --out, e.g. another revision's
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import httpx
 from tests.fakes.loopback import running as serving
 
 from bench.load import ensure_wrk, pinned, wrk
-from bench.run import SpanSink, bearer, postgres_database, service, token
+from bench.run import bearer, postgres_database, service, token
 from bench.seed import seed_calls
 
 
@@ -41,7 +42,11 @@ def main() -> None:
     parser.add_argument("--tracing", action="store_true", help="export spans to a loopback collector")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--out", type=Path, default=None, help="collapsed stacks (flamegraph input)")
+    parser.add_argument("--stacks", type=Path, default=None, help="report these stacks, sample nothing")
     args = parser.parse_args()
+    if args.stacks:
+        _report(args.stacks.read_text(), args.top)
+        return
     binary = ensure_wrk()
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     with tempfile.TemporaryDirectory() as folder:
@@ -58,9 +63,14 @@ def main() -> None:
 
 
 def _profile(binary: str, spy: str, database_url: str, folder: str, args: argparse.Namespace) -> str:
+    if not args.tracing:
+        return _sampled(binary, spy, database_url, folder, args, None)
+    from bench.run import SpanSink  # imported here: revisions before tracing have no SpanSink
+
     with serving(SpanSink()) as sink:
-        otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.base_url} if args.tracing else None
-        return _sampled(binary, spy, database_url, folder, args, otel)
+        return _sampled(
+            binary, spy, database_url, folder, args, {"OTEL_EXPORTER_OTLP_ENDPOINT": sink.base_url}
+        )
 
 
 def _sampled(
@@ -71,7 +81,8 @@ def _sampled(
     args: argparse.Namespace,
     otel: dict[str, str] | None,
 ) -> str:
-    with service(database_url, folder, log_level=args.log_level, otel=otel) as server:
+    options = {"otel": otel} if otel else {}  # revisions before tracing take no `otel`
+    with service(database_url, folder, log_level=args.log_level, **options) as server:
         call_id = asyncio.run(seed_calls(database_url, args.calls))
         url = f"{server.url}/api/calls/{call_id}/recording"
         answer = httpx.get(url, headers=bearer()).json()
@@ -105,6 +116,7 @@ def _report(stacks: str, top: int) -> None:
     lines add up)."""
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
+    parts: collections.Counter[str] = collections.Counter()
     total = 0
     for line in stacks.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -116,12 +128,30 @@ def _report(stacks: str, top: int) -> None:
         own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
+        for part, marks in PARTS.items():
+            if any(mark in frame for frame in frames for mark in marks):
+                parts[part] += count
     print(f"\n{total:,} samples\n\nown time:")
     for frame, count in own.most_common(top):
         print(f"{100 * count / total:6.1f}%  {frame}")
     print("\nincluding callees:")
     for frame, count in inclusive.most_common(top * 2):
         print(f"{100 * count / total:6.1f}%  {frame}")
+    print("\nby part of the read (docs/performance.md's table):")
+    for part in PARTS:
+        print(f"{100 * parts[part] / total:6.1f}%  {part}")
+
+
+# Parts of the read: a part's samples are the stacks with a frame containing one of its marks (a function
+# or a file). The presign and the query are inside the endpoint; the rest are disjoint.
+PARTS = {
+    "FastAPI's dependency resolution": ("solve_dependencies (",),
+    "our endpoint (snapshot query, presign, render)": ("get_call_recording (",),
+    "of which the SigV4 presign": ("presign_get (",),
+    "of which the snapshot query": ("CallSnapshots.visible (",),
+    "logging": ("logging/", "tether_relay/logs.py"),
+    "writing the answer (uvicorn's send)": ("RequestResponseCycle.send (",),
+}
 
 
 def _function(frame: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -66,18 +65,21 @@ def main() -> None:
             try:
                 env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
                 subprocess.run([UV, "sync", "--frozen", "--quiet"], cwd=tree, env=env, check=True)
-                out = subprocess.run(
+                child = subprocess.run(
                     [str(tree / ".venv" / "bin" / "python"), "-c", CHILD, str(args.seconds)],
                     cwd=tree,
                     env=env,
-                    check=True,
                     capture_output=True,
                     text=True,
-                ).stdout
-                info, p99, warning, bare = (float(x) for x in out.split("ROW", 1)[1].split())
+                )
                 short = subprocess.run(
                     [*git, "log", "-1", "--format=%h %s", revision], capture_output=True, text=True
                 ).stdout.strip()[:70]
+                if "ROW" not in child.stdout:  # a revision that does not start is a row, not the end
+                    last = (child.stderr.strip().splitlines() or ["no output"])[-1][:80]
+                    print(f"| {short} | does not run: {last} | | | | |", flush=True)
+                    continue
+                info, p99, warning, bare = (float(x) for x in child.stdout.split("ROW", 1)[1].split())
                 print(
                     f"| {short} | {info:,.0f} | {p99:.2f} | {info / bare:.2f} | {warning / info:.2f} "
                     f"| {bare:,.0f} |",
@@ -85,7 +87,6 @@ def main() -> None:
                 )
             finally:
                 subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
-    sys.exit(0)
 
 
 if __name__ == "__main__":
