@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 from tests.fakes.loopback import running as serving
@@ -81,7 +82,7 @@ def _sampled(
     args: argparse.Namespace,
     otel: dict[str, str] | None,
 ) -> str:
-    options = {"otel": otel} if otel else {}  # revisions before tracing take no `otel`
+    options: dict[str, Any] = {"otel": otel} if otel else {}  # revisions before tracing take no `otel`
     with service(database_url, folder, log_level=args.log_level, **options) as server:
         call_id = asyncio.run(seed_calls(database_url, args.calls))
         url = f"{server.url}/api/calls/{call_id}/recording"

@@ -1,14 +1,17 @@
-"""`tether-relay`: serve, migrate, mint tokens, enforce retention. Reuses the API's wiring (runtime.py)."""
+"""`tether-relay`: serve, run jobs, migrate, mint tokens, enforce retention. Reuses the API's wiring
+(runtime.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+import uvloop
 from pydantic import ValidationError
 
 from tether_relay.api.server import protocol_with
@@ -68,6 +71,30 @@ def serve(
     if settings.development_mode:
         _announce(settings, asyncio.run(_seed(settings)))
     run_server(settings, create_app(settings))
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs only, no HTTP, until SIGTERM or SIGINT (jobs under way are finished). On
+    PostgreSQL any number of workers and replicas share the jobs; see TETHER_JOBS_IN_PROCESS."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    upgrade(settings.database_url)
+    try:
+        uvloop.run(_work(settings))
+    finally:
+        stop_logging()
+
+
+async def _work(settings: Settings) -> None:
+    runtime = build_runtime(settings)
+    stop = asyncio.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signal_number, stop.set)
+    try:
+        await runtime.run_jobs(stop)
+    finally:
+        await runtime.close()
 
 
 def run_server(settings: Settings, app: Any) -> None:

@@ -5,7 +5,7 @@ Labels are bounded: routes are templates (`/api/calls/{callId}/recording`), prov
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUEST_SECONDS = Histogram(
     "tether_http_request_duration_seconds",
@@ -28,4 +28,19 @@ TRANSCRIPT_CACHE = Counter(
     "Recording reads by where the transcript came from: hit (stored on the Call) or miss (provider asked "
     "or waited for).",
     ["provider", "result"],
+)
+JOB_SECONDS = Histogram(
+    "tether_job_duration_seconds",
+    "Time a background job ran, by job name and outcome (done or failed).",
+    ["job", "outcome"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
+JOB_FAILURES = Counter(
+    "tether_job_failures_total",
+    "Background job runs that failed: retried later, or final (held for the operator).",
+    ["job", "kind"],
+)
+JOB_QUEUE_DEPTH = Gauge(
+    "tether_job_queue_depth",
+    "Jobs waiting to run (due or not), as last counted by this process's worker.",
 )

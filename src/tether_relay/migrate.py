@@ -13,6 +13,12 @@ from tether_relay.db import async_database_url, prepare_sqlite_file
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def ours(name: str | None, type_: str, _parents: object) -> bool:
+    """Alembic's `include_name`: pgqueuer's tables (PostgreSQL's job queue) are its own DDL, installed
+    and upgraded by our migrations but described by no model of ours."""
+    return not (type_ == "table" and name is not None and name.startswith("pgqueuer"))
+
+
 def alembic_config(database_url: str) -> Config:
     database_url = async_database_url(database_url)
     config = Config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import httpx
@@ -10,12 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tether_relay.apikeys.service import ApiKeyService
 from tether_relay.auth.playback import PlaybackLinks, PlaybackTokens
 from tether_relay.auth.tokens import TokenVerifier
+from tether_relay.calls.archive_service import ARCHIVE_RECORDING, ArchiveService
 from tether_relay.calls.deletion_service import DeletionService
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import create_engine, session_factory
+from tether_relay.jobs.handlers import Handlers, JobPolicy
+from tether_relay.jobs.worker import run_jobs
 from tether_relay.keys import Keys, load_keys
 from tether_relay.organizations.credentials import CredentialStore
 from tether_relay.playback.service import PlaybackService
@@ -54,9 +58,18 @@ class Runtime:
     ingest: IngestService
     downloads: httpx.AsyncClient
     webhooks: Webhooks
+    archive: ArchiveService
+    # Every job's handler (jobs/): what `serve` and `tether-relay worker` run.
+    jobs: Handlers
+    job_policy: JobPolicy
     # An optimisation only: organisations are never deleted, so "seen" can skip a query. Nothing
     # correct depends on it (another replica simply does its own first insert-or-ignore).
     known_organizations: set[str] = field(default_factory=set)
+
+    async def run_jobs(self, stop: asyncio.Event) -> None:
+        """Run background jobs until `stop` is set (`serve` in-process, or `tether-relay worker`)."""
+        concurrency = self.settings.job_concurrency
+        await run_jobs(self.engine, self.sessions, self.jobs, self.job_policy, stop, concurrency=concurrency)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -91,6 +104,7 @@ def build_runtime(settings: Settings) -> Runtime:
         TwilioProvider(
             TwilioClient(http, settings.twilio_api_base_url, settings.twilio_intelligence_base_url, policy),
             credentials,
+            stored,
         ),
     )
     snapshots = CallSnapshots(engine)
@@ -119,8 +133,16 @@ def build_runtime(settings: Settings) -> Runtime:
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.ingest_download_timeout_seconds,
     )
+    archive = ArchiveService(sessions, providers, buckets, settings.provider_max_response_bytes)
     return Runtime(
         settings=settings,
+        archive=archive,
+        jobs={ARCHIVE_RECORDING: archive.archive},
+        job_policy=JobPolicy(
+            settings.job_max_attempts,
+            settings.job_retry_first_seconds,
+            heartbeat_timeout_seconds=settings.job_heartbeat_timeout_seconds,
+        ),
         keys=keys,
         tokens=TokenVerifier(keys.jwt_secret),
         engine=engine,

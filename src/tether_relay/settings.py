@@ -128,6 +128,14 @@ class Settings(BaseSettings):
     transcript_retry_seconds: int = Field(default=60, ge=0)
     # How long one reader may hold the right to fetch a call's transcript before another may take over.
     transcript_lease_seconds: int = Field(default=30, ge=1, le=600)
+    # Background jobs (jobs/): `serve` runs them too unless this is false (then run `tether-relay worker`).
+    jobs_in_process: bool = True
+    job_concurrency: int = Field(default=4, ge=1, le=64)
+    # A failed job is retried after 5 s, 10 s, 20 s … (at most an hour apart), this many runs in all.
+    job_max_attempts: int = Field(default=8, ge=1, le=100)
+    job_retry_first_seconds: float = Field(default=5.0, ge=0, le=3600)
+    # PostgreSQL: a job whose worker sent no heartbeat for this long is given to another worker.
+    job_heartbeat_timeout_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     r2_endpoint_url: str | None = None
     r2_bucket: str | None = None

@@ -18,12 +18,12 @@ from sqlalchemy.engine import Connection
 
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_admin
 from tether_relay.db import Base, create_engine
-from tether_relay.migrate import alembic_config
+from tether_relay.migrate import alembic_config, ours
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
     def diff(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "include_name": ours})
         return list(compare_metadata(context, Base.metadata))
 
     engine = create_engine(database_url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -28,6 +30,10 @@ from tether_relay.api.unverified_bodies import UnverifiedBodies
 from tether_relay.runtime import Runtime, build_runtime
 from tether_relay.settings import Settings
 
+log = logging.getLogger("tether_relay.jobs")
+# At shutdown, how long the in-process worker may take to finish the jobs under way (uvicorn gives 20 s).
+JOBS_STOP_SECONDS = 15.0
+
 
 def create_app(settings: Settings) -> FastAPI:
     if tracing.wanted():
@@ -37,9 +43,17 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime: Runtime = build_runtime(settings)
         app.state.runtime = runtime
+        stop = asyncio.Event()
+        jobs = asyncio.create_task(runtime.run_jobs(stop)) if settings.jobs_in_process else None
         try:
             yield
         finally:
+            stop.set()
+            if jobs is not None:  # a job under way is finished (or, past the wait, run again later)
+                try:
+                    await asyncio.wait_for(jobs, JOBS_STOP_SECONDS)
+                except Exception:  # noqa: BLE001 - stopping anyway: a lapsed lease or heartbeat re-runs the job
+                    log.warning("jobs did not stop cleanly")
             await runtime.close()
 
     app = FastAPI(

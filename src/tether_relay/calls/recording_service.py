@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.auth.playback import PlaybackLinks
 from tether_relay.auth.principal import Principal
+from tether_relay.calls.archive_service import archive_job
 from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.errors import CallNotFound, RecordingDeleted, RecordingNotReady
+from tether_relay.jobs.queue import enqueue
 from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio, InlineAudio, Provider
 from tether_relay.providers.registry import ProviderRegistry
 from tether_relay.storage.buckets import Buckets
@@ -117,6 +119,8 @@ class RecordingService:
                     size_bytes=fetched.size_bytes,
                 ),
             )
+            if saved and r.storage_key is None:  # provider-hosted: the archive job keeps our copy
+                await enqueue(session, archive_job(call_id, r.recording_id))
         if not saved:  # deleted while this read was in flight: what it stored goes too
             if r.storage_bucket is not None and r.storage_key is not None:
                 await self._buckets.get(r.storage_bucket).delete(r.storage_key)

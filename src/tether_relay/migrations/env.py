@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from tether_relay import models  # noqa: F401 - registers every table on Base.metadata
 from tether_relay.db import Base, create_engine
+from tether_relay.migrate import ours
 
 target_metadata = Base.metadata
 
@@ -19,7 +20,11 @@ MIGRATION_LOCK = 72122212
 
 def _run(connection: Connection) -> None:
     context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True, compare_type=True
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        include_name=ours,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

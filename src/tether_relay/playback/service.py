@@ -1,5 +1,6 @@
-"""Find a call's audio for the playback proxy: a stored object read by range, or the provider's stream
-(Twilio) sliced to the range. Either way bytes are streamed, never held whole."""
+"""Find a call's audio for the playback proxy: a stored object read by range (archived Twilio recordings
+included), or the provider's stream (Twilio, not yet archived) sliced to the range. Either way bytes are
+streamed, never held whole."""
 
 from __future__ import annotations
 
@@ -88,12 +89,14 @@ class PlaybackService:
     async def open(self, organization_id: str, call_id: str) -> Playback:
         _, _, fetched = await self._recordings.audio_of(organization_id, call_id)
         recording = fetched.recording
-        if isinstance(fetched.audio, InlineAudio):
-            return StreamedPlayback(
-                fetched.audio, fetched.size_bytes, fetched.audio.media_type, f'"{recording.public_id}"'
-            )
         if recording.storage_bucket is None or recording.storage_key is None:
+            if isinstance(fetched.audio, InlineAudio):  # the provider's stream (Twilio, not archived)
+                return StreamedPlayback(
+                    fetched.audio, fetched.size_bytes, fetched.audio.media_type, f'"{recording.public_id}"'
+                )
             raise RecordingNotFound()
+        if isinstance(fetched.audio, InlineAudio):
+            await fetched.audio.aclose()  # our copy (an archived recording) is read by range instead
         store = self._buckets.get(recording.storage_bucket)
         try:
             size = await store.size(recording.storage_key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from tether_relay.transcripts.model import Utterance
 
@@ -128,6 +128,14 @@ class Provider(Protocol):
     async def delete(self, call: CallRef, recording: RecordingRef | None) -> ProviderCopy:
         """Delete the provider's own copy of the recording, where its API allows."""
         ...
+
+
+@runtime_checkable
+class Downloadable(Protocol):
+    """A provider that hosts recordings itself: `download` fetches its copy (never ours), for the archive
+    job. `audio` serves our copy once there is one."""
+
+    async def download(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio: ...
 
 
 # What became of the provider's copy when a recording was deleted.

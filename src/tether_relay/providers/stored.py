@@ -7,11 +7,13 @@ from tether_relay.errors import RecordingNotFound, RecordingSigningFailed
 from tether_relay.providers.base import (
     CallRef,
     FetchedAudio,
+    InlineAudio,
     ProviderCopy,
     RecordingRef,
     SignedAudio,
     TranscriptResult,
 )
+from tether_relay.storage.base import StorageError
 from tether_relay.storage.buckets import Buckets
 
 
@@ -35,6 +37,22 @@ class StoredAudio:
         except Exception as exc:  # any signing failure is a 500 with no internals
             raise RecordingSigningFailed() from exc
         return FetchedAudio(SignedAudio(url), recording)
+
+    async def stream(self, recording: RecordingRef | None) -> FetchedAudio | None:
+        """The stored object as streamed audio (for answers that carry the bytes, Twilio's data URI), or
+        None when there is no such object. Nothing is read until the chunks are."""
+        if recording is None or recording.storage_bucket is None or recording.storage_key is None:
+            return None
+        store = self.buckets.get(recording.storage_bucket)
+        try:
+            size = await store.size(recording.storage_key)
+        except StorageError:
+            return None
+        if size is None:
+            return None
+        chunks = store.read(recording.storage_key, 0, size - 1)
+        audio = InlineAudio(recording.content_type, chunks, chunks.aclose)  # type: ignore[attr-defined]
+        return FetchedAudio(audio, recording, size_bytes=size)
 
 
 class ExternalProvider:

@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tether_relay.calls.archive_service import archive_job
 from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.db import utcnow
 from tether_relay.ids import new_recording_id
+from tether_relay.jobs.queue import Job, enqueue
 from tether_relay.providers.events import (
     STATUS_ORDER,
     AudioDelivered,
@@ -51,7 +53,8 @@ class EventApplier:
             calls = CallRepository(session)
             call = await calls.find_or_create(event.organization_id, event.provider, event.provider_call_id)
             if call.recording_deleted_at is None:  # after a deletion an event is a no-op
-                await _apply(event, call, calls)
+                for job in await _apply(event, call, calls):
+                    await enqueue(session, job)  # committed with the change, or not at all
             return call.id
 
         call_id, _ = await apply_once(self._sessions, event, apply)
@@ -119,8 +122,9 @@ def _returning(call_id: str) -> Callable[[AsyncSession], Awaitable[str]]:
     return apply
 
 
-async def _apply(event: Event, call: Call, calls: CallRepository) -> None:
-    """The event, on a live call (its recording not deleted), in the transaction that records it."""
+async def _apply(event: Event, call: Call, calls: CallRepository) -> list[Job]:
+    """The event, on a live call (its recording not deleted), in the transaction that records it; the
+    jobs it calls for, to enqueue in that transaction."""
     match event:
         case CallMentioned():
             pass
@@ -129,13 +133,14 @@ async def _apply(event: Event, call: Call, calls: CallRepository) -> None:
         case CallInitiationFailed():
             _initiation_failed(call, event)
         case RecordingCompleted() | RecordingAvailable():
-            await _recording(call, calls, event)
+            return await _recording(call, calls, event)
         case TranscriptAvailable():
             await _transcript_available(call, calls, event)
         case TranscriptDelivered():
             await _transcript_delivered(call, calls, event)
         case AudioDelivered():
             raise AssertionError("audio is uploaded first: EventApplier._audio")
+    return []
 
 
 def _update(call: Call, facts: CallFacts) -> None:
@@ -163,18 +168,28 @@ def _initiation_failed(call: Call, event: CallInitiationFailed) -> None:
 
 async def _recording(
     call: Call, calls: CallRepository, event: RecordingCompleted | RecordingAvailable
-) -> None:
-    """The first announcement of a recording attaches it; a repeat, or another of the same kind, does not."""
+) -> list[Job]:
+    """The first announcement of a recording attaches it; a repeat, or another of the same kind, does not.
+    A recording the provider hosts is archived into our storage by a job (a repeat asks again: the job is
+    deduplicated while pending and does nothing once the copy is made)."""
     if isinstance(event, RecordingCompleted):
-        known = any(r.provider_recording_id == event.recording_id for r in call.recordings)
-        recording = NewRecording(
-            provider_recording_id=event.recording_id,
-            duration=event.duration,
-            channels=event.channels,
-            reference_url=event.reference_url,
+        known_id = next(
+            (r.id for r in call.recordings if r.provider_recording_id == event.recording_id), None
         )
-    else:  # the provider records into one bucket of ours: its first recording there is the call's
-        known = any(r.storage_bucket == event.bucket for r in call.recordings)
+        if known_id is None:
+            known_id = await calls.attach_recording(
+                call.id,
+                NewRecording(
+                    provider_recording_id=event.recording_id,
+                    duration=event.duration,
+                    channels=event.channels,
+                    reference_url=event.reference_url,
+                ),
+            )  # None if the recording was deleted
+        return [] if known_id is None else [archive_job(call.id, known_id)]
+    known = any(r.storage_bucket == event.bucket for r in call.recordings)
+    # The provider records into one bucket of ours: its first recording there is the call's.
+    if not known:
         recording = NewRecording(
             storage_bucket=event.bucket,
             storage_key=event.key,
@@ -182,8 +197,8 @@ async def _recording(
             duration=call.duration,
             transcript_key=(call.provider_metadata or {}).get("transcriptKey"),
         )
-    if not known:
         await calls.attach_recording(call.id, recording)  # refused if the recording was deleted
+    return []
 
 
 async def _transcript_available(call: Call, calls: CallRepository, event: TranscriptAvailable) -> None:

@@ -1,4 +1,5 @@
-"""Twilio → our dataclasses: audio fetched server-side as a data URI; transcripts from Voice Intelligence
+"""Twilio → our dataclasses: audio as a data URI, from our archive once the archive job copied it there
+(calls/archive_service.py), else fetched from Twilio server-side; transcripts from Voice Intelligence
 (when the organisation has a service SID) or else from the legacy Transcriptions of the recording."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tether_relay.providers.base import (
     TranscriptResult,
 )
 from tether_relay.providers.errors import RecordingFetchFailed, TwilioCredentialsMissing
+from tether_relay.providers.stored import StoredAudio
 from tether_relay.providers.twilio import payloads
 from tether_relay.providers.twilio.client import TwilioClient
 from tether_relay.providers.twilio.payloads import is_sid
@@ -36,9 +38,10 @@ class TwilioProvider:
     name = "twilio"
     fetches_transcripts = True
 
-    def __init__(self, client: TwilioClient, credentials: CredentialStore) -> None:
+    def __init__(self, client: TwilioClient, credentials: CredentialStore, stored: StoredAudio) -> None:
         self._client = client
         self._credentials = credentials
+        self._stored = stored
 
     async def _creds(self, organization_id: str) -> TwilioCredentials:
         creds = await self._credentials.twilio(organization_id)
@@ -47,8 +50,21 @@ class TwilioProvider:
         return creds
 
     async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio:
+        if self._stored.has(recording):
+            archived = await self._stored.stream(recording)
+            if archived is not None:
+                return archived
+            # Our copy is missing (an operator's mistake): Twilio's, if it still has one.
+        return await self.download(call, recording)
+
+    async def download(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio:
+        """Twilio's copy, streamed from Twilio."""
         creds = await self._creds(call.organization_id)
         ref, found = recording, None
+        if ref is not None and ref.storage_key is not None:  # what Twilio has, not our copy
+            ref = RecordingRef(
+                ref.recording_id, None, None, ref.provider_recording_id, ref.content_type, ref.duration
+            )
         if ref is None or not is_sid("RE", ref.provider_recording_id):
             found = await self._completed_recording(creds, call)  # the recording webhook was lost
         elif ref.duration is None:

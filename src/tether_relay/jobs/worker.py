@@ -1,0 +1,60 @@
+"""Run jobs until told to stop, on whichever queue the database has (PostgreSQL: pgqueuer; SQLite: ours),
+and keep the queue-depth gauge current."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tether_relay import metrics
+from tether_relay.jobs import local_worker, pg_worker
+from tether_relay.jobs.handlers import Handlers, JobPolicy
+
+log = logging.getLogger("tether_relay.jobs")
+DEPTH_EVERY_SECONDS = 10.0
+
+
+async def run_jobs(
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    handlers: Handlers,
+    policy: JobPolicy,
+    stop: asyncio.Event,
+    *,
+    concurrency: int = 4,
+) -> None:
+    if engine.dialect.name == "postgresql":
+        dsn = postgres_dsn(engine)
+        work = pg_worker.run_pg_worker(dsn, handlers, policy, stop, concurrency=concurrency)
+
+        async def depth() -> int:
+            return await pg_worker.queue_depth(dsn)
+    else:
+        work = local_worker.LocalWorker(sessions, handlers, policy, concurrency=concurrency).run(stop)
+
+        async def depth() -> int:
+            return await local_worker.queue_depth(sessions)
+
+    counting = asyncio.create_task(_count(depth, stop))
+    try:
+        await work
+    finally:
+        counting.cancel()
+
+
+def postgres_dsn(engine: AsyncEngine) -> str:
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _count(depth: Callable[[], Awaitable[int]], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            metrics.JOB_QUEUE_DEPTH.set(await depth())
+        except Exception:  # a gauge is not worth a failure; the next count may work
+            log.warning("queue depth not counted", exc_info=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), DEPTH_EVERY_SECONDS)
