@@ -17,9 +17,9 @@ from pydantic import ValidationError
 from tether_relay.api.server import protocol_with
 from tether_relay.app import create_app
 from tether_relay.auth.tokens import mint_token
+from tether_relay.calls.deletion_service import Expired
 from tether_relay.calls.storage_sweep import DEFAULT_GRACE, StorageSweep
 from tether_relay.demo import DemoCall, ensure_demo_call
-from tether_relay.errors import AppError
 from tether_relay.keys import load_keys
 from tether_relay.logs import configure as configure_logging
 from tether_relay.logs import stop as stop_logging
@@ -193,31 +193,35 @@ def retention_sweep(
 
     async def run() -> int:
         runtime = build_runtime(load_settings())
-        failed = 0
         try:
-            expired = await runtime.deletions.expired()
-            for call in expired:
-                line = f"{call.organization_id}\t{call.call_id}\t{call.provider}\t{call.age_days} days"
-                if dry_run:
-                    typer.echo(f"would delete\t{line}")
-                    continue
-                try:
-                    receipt = await runtime.deletions.delete(
-                        call.organization_id, call.call_id, by="retention", reason="retention"
-                    )
-                except AppError as exc:
-                    failed += 1
-                    typer.echo(f"failed\t{line}\t{exc.code}")
-                    continue
-                typer.echo(f"deleted\t{line}\tstored {receipt.stored_copy}, provider {receipt.provider_copy}")
-            verb = "would delete" if dry_run else "deleted"
-            typer.echo(f"{verb} {len(expired) - failed} recording(s); {failed} failed")
+            if dry_run:
+                expired = await runtime.deletions.expired()
+                for call in expired:
+                    typer.echo(f"would delete\t{_expired_line(call)}")
+                typer.echo(f"would delete {len(expired)} recording(s); 0 failed")
+                return 0
+            swept = await runtime.deletions.sweep_expired()
         finally:
             await runtime.close()
+        for done in swept:
+            if done.receipt is None:
+                typer.echo(f"failed\t{_expired_line(done.call)}\t{done.error_code}")
+            else:
+                receipt = done.receipt
+                typer.echo(
+                    f"deleted\t{_expired_line(done.call)}\tstored {receipt.stored_copy}, "
+                    f"provider {receipt.provider_copy}"
+                )
+        failed = sum(1 for done in swept if done.receipt is None)
+        typer.echo(f"deleted {len(swept) - failed} recording(s); {failed} failed")
         return failed
 
     if asyncio.run(run()):
         raise typer.Exit(1)
+
+
+def _expired_line(call: Expired) -> str:
+    return f"{call.organization_id}\t{call.call_id}\t{call.provider}\t{call.age_days} days"
 
 
 storage = typer.Typer(help="Our recordings bucket.", no_args_is_help=True)

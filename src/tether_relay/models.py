@@ -2,7 +2,7 @@
 
 from tether_relay.apikeys.models import ApiKey, RateLimitHit
 from tether_relay.calls.models import Call, Recording, RecordingDeletion
-from tether_relay.jobs.models import LocalJob
+from tether_relay.jobs.models import LocalJob, ScheduleRun
 from tether_relay.organizations.models import Organization, ProviderCredential
 from tether_relay.webhooks.models import ElevenLabsAgent, WebhookEvent
 
@@ -16,5 +16,6 @@ __all__ = [
     "RateLimitHit",
     "Recording",
     "RecordingDeletion",
+    "ScheduleRun",
     "WebhookEvent",
 ]

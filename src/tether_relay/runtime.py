@@ -12,13 +12,15 @@ from tether_relay.apikeys.service import ApiKeyService
 from tether_relay.auth.playback import PlaybackLinks, PlaybackTokens
 from tether_relay.auth.tokens import TokenVerifier
 from tether_relay.calls.archive_service import ARCHIVE_RECORDING, ArchiveService
-from tether_relay.calls.deletion_service import DeletionService
+from tether_relay.calls.deletion_service import RETENTION_SWEEP, DeletionService
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
 from tether_relay.calls.snapshot import CallSnapshots
+from tether_relay.calls.storage_sweep import STORAGE_SWEEP, StorageSweep
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import create_engine, session_factory
 from tether_relay.jobs.handlers import Handlers, JobPolicy
+from tether_relay.jobs.schedules import Schedule
 from tether_relay.jobs.worker import run_jobs
 from tether_relay.keys import Keys, load_keys
 from tether_relay.organizations.credentials import CredentialStore
@@ -62,14 +64,22 @@ class Runtime:
     # Every job's handler (jobs/): what `serve` and `tether-relay worker` run.
     jobs: Handlers
     job_policy: JobPolicy
+    schedules: list[Schedule]
     # An optimisation only: organisations are never deleted, so "seen" can skip a query. Nothing
     # correct depends on it (another replica simply does its own first insert-or-ignore).
     known_organizations: set[str] = field(default_factory=set)
 
     async def run_jobs(self, stop: asyncio.Event) -> None:
         """Run background jobs until `stop` is set (`serve` in-process, or `tether-relay worker`)."""
-        concurrency = self.settings.job_concurrency
-        await run_jobs(self.engine, self.sessions, self.jobs, self.job_policy, stop, concurrency=concurrency)
+        await run_jobs(
+            self.engine,
+            self.sessions,
+            self.jobs,
+            self.job_policy,
+            stop,
+            concurrency=self.settings.job_concurrency,
+            schedules=self.schedules,
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -134,10 +144,19 @@ def build_runtime(settings: Settings) -> Runtime:
         timeout_seconds=settings.ingest_download_timeout_seconds,
     )
     archive = ArchiveService(sessions, providers, buckets, settings.provider_max_response_bytes)
+    deletions = DeletionService(sessions, snapshots, providers, buckets)
     return Runtime(
         settings=settings,
         archive=archive,
-        jobs={ARCHIVE_RECORDING: archive.archive},
+        jobs={
+            ARCHIVE_RECORDING: archive.archive,
+            RETENTION_SWEEP: deletions.retention_job,
+            STORAGE_SWEEP: StorageSweep(sessions, buckets).job,
+        },
+        schedules=[
+            Schedule(RETENTION_SWEEP, settings.retention_sweep_seconds),
+            Schedule(STORAGE_SWEEP, settings.storage_sweep_seconds),
+        ],
         job_policy=JobPolicy(
             settings.job_max_attempts,
             settings.job_retry_first_seconds,
@@ -153,7 +172,7 @@ def build_runtime(settings: Settings) -> Runtime:
         providers=providers,
         recordings=recordings,
         playback=PlaybackService(recordings, buckets),
-        deletions=DeletionService(sessions, snapshots, providers, buckets),
+        deletions=deletions,
         playback_tokens=playback_tokens,
         snapshots=snapshots,
         api_keys=ApiKeyService(sessions),

@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     job_retry_first_seconds: float = Field(default=5.0, ge=0, le=3600)
     # PostgreSQL: a job whose worker sent no heartbeat for this long is given to another worker.
     job_heartbeat_timeout_seconds: float = Field(default=30.0, ge=1, le=3600)
+    # Scheduled jobs, once per period across every replica (0: not scheduled; the CLI commands remain).
+    retention_sweep_seconds: int = Field(default=3600, ge=0)
+    storage_sweep_seconds: int = Field(default=86400, ge=0)
 
     r2_endpoint_url: str | None = None
     r2_bucket: str | None = None

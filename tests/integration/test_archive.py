@@ -4,6 +4,7 @@ after archiving sends Twilio nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -29,10 +30,12 @@ def settings_overrides() -> dict[str, Any]:
     return {"jobs_in_process": True, "job_retry_first_seconds": 0.0}
 
 
-async def completed(client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake) -> tuple[str, str]:
+async def completed(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, **config_fields: Any
+) -> tuple[str, str]:
     """A Twilio organisation, a call with a completed recording and its webhook; the call's id and the
     RecordingSid."""
-    config = twilio.credentials_config()
+    config = {**twilio.credentials_config(), **config_fields}
     assert (
         await client.post("/api/calls/providers/config", json=config, headers=superadmin(ORG))
     ).status_code == 200
@@ -60,10 +63,10 @@ async def archived(runtime: Runtime) -> Recording | None:
 
 
 async def archived_after_webhook(
-    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, seconds: float = 15.0
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, seconds: float = 15.0, **config: Any
 ) -> tuple[str, str, Recording]:
     """`completed`, then the recording once the job archived it."""
-    call_id, recording_sid = await completed(client, runtime, twilio)
+    call_id, recording_sid = await completed(client, runtime, twilio, **config)
     await until(lambda: archived(runtime), seconds)
     recording = await archived(runtime)
     assert recording is not None
@@ -143,3 +146,30 @@ async def test_a_read_before_the_job_ran_works_as_before(
     assert answer.status_code == 200
     assert base64.b64decode(answer.json()["audioData"].split(",", 1)[1]) == AUDIO
     await until(lambda: archived(runtime))
+
+
+@pytest.mark.parametrize("opted_in", [True, False])
+async def test_twilios_copy_is_deleted_after_archiving_only_when_the_organisation_asked(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake, opted_in: bool
+) -> None:
+    config = {"twilioDeleteAfterArchive": True} if opted_in else {}
+    call_id, recording_sid, _ = await archived_after_webhook(client, runtime, twilio, **config)
+    if opted_in:
+        await until(lambda: recording_sid not in twilio.recordings)
+    else:
+        await asyncio.sleep(0.5)
+        assert recording_sid in twilio.recordings
+    described = await client.get("/api/calls/providers/config", headers=superadmin(ORG))
+    assert described.json()["providers"]["twilio"]["twilioDeleteAfterArchive"] is opted_in
+
+    answer = await client.get(f"/api/calls/{call_id}/recording", headers=auth(ORG))
+    assert base64.b64decode(answer.json()["audioData"].split(",", 1)[1]) == AUDIO
+
+
+async def test_a_failed_deletion_of_twilios_copy_is_retried(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    twilio.plan.add("503", times=6, path_contains=".json")  # the DELETE, past its own retries twice
+    _, recording_sid, _ = await archived_after_webhook(client, runtime, twilio, twilioDeleteAfterArchive=True)
+    await until(lambda: recording_sid not in twilio.recordings, seconds=30)
+    assert twilio.plan.count(f"/Recordings/{recording_sid}.json") == 7  # six refused, then deleted

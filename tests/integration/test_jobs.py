@@ -90,7 +90,7 @@ async def test_a_job_that_keeps_failing_stops_after_its_last_attempt(
         raise error
 
     async with sessions.begin() as session:
-        await enqueue(session, Job("failing"))
+        await enqueue(session, Job("failing", {}))
     expected = 1 if isinstance(error, Permanent) else FAST.max_attempts
     async with working(engine, sessions, {"failing": failing}, FAST):
         await until(lambda: len(runs) >= expected)

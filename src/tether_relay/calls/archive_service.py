@@ -16,7 +16,7 @@ from tether_relay.errors import RecordingNotFound
 from tether_relay.jobs.handlers import Permanent
 from tether_relay.jobs.queue import Job
 from tether_relay.providers.audio import SNIFF_BYTES, sniff
-from tether_relay.providers.base import CallRef, Downloadable, InlineAudio
+from tether_relay.providers.base import CallRef, Downloadable, InlineAudio, RecordingRef
 from tether_relay.providers.registry import ProviderRegistry
 from tether_relay.storage.base import StorageError
 from tether_relay.storage.buckets import RECORDINGS, Buckets, recording_key
@@ -61,12 +61,17 @@ class ArchiveService:
         recording = next((r for r in recordings if r.id == recording_id), None)
         if call is None or call.recording_deleted_at is not None or recording is None:
             return  # deleted since it was asked for: nothing to keep
-        if recording.storage_key is not None:
-            return  # archived already (this job ran before), or stored by the provider in our bucket
         provider = self._providers.get(call.provider)
         if not isinstance(provider, Downloadable):
             raise Permanent(f"{call.provider} recordings are not downloaded")
         ref = CallRef(call.id, call.organization_id, call.provider, call.provider_call_id, call.direction)
+        if recording.storage_bucket is not None and recording.storage_key is not None:
+            # Archived by an earlier run, which may have failed after it: the provider's copy is dealt
+            # with again (deleting it twice is harmless), if ours is still whole.
+            store = self._buckets.get(recording.storage_bucket)
+            if await store.size(recording.storage_key) == recording.size_bytes:
+                await provider.after_archive(ref, recording.ref())
+            return
         try:
             fetched = await provider.download(ref, recording.ref())
         except RecordingNotFound:
@@ -78,7 +83,7 @@ class ArchiveService:
         key = recording_key(call.organization_id, call.id, recording.id, _EXTENSIONS.get(media_type, "bin"))
         store = self._buckets.get(RECORDINGS)
         await store.put(key, data, media_type)
-        if await store.size(key) != len(data):
+        if await store.get(key) != data:  # read back whole: the provider's copy may be deleted on this
             raise ArchiveNotVerified()
         async with self._sessions.begin() as session:
             saved = await CallRepository(session).update_recording(
@@ -95,7 +100,14 @@ class ArchiveService:
             except StorageError:
                 log.warning("archive of a deleted recording not removed; the storage sweep will")
             return
-        log.info("recording archived", extra={"provider": call.provider, "bytes": len(data)})
+        stored = RecordingRef(
+            recording.id, RECORDINGS, key, recording.provider_recording_id, media_type, recording.duration
+        )
+        provider_copy = await provider.after_archive(ref, stored)
+        log.info(
+            "recording archived",
+            extra={"provider": call.provider, "bytes": len(data), "provider_copy": provider_copy or "kept"},
+        )
 
     async def _collect(self, audio: object) -> bytes:
         if not isinstance(audio, InlineAudio):

@@ -1,6 +1,6 @@
 """Deleting a call's recording: our stored copy, the provider's copy where its API allows, and the
 transcript (it is the recording's content), with a receipt kept of who deleted what and when. Used by
-DELETE /api/calls/{callId}/recording and by `tether-relay retention sweep`.
+DELETE /api/calls/{callId}/recording, `tether-relay retention sweep` and its scheduled job.
 
 Order: the stored objects first (a failure there records nothing, so the caller can simply retry),
 then the provider's copy (a failure there is recorded as `failed` and retried by the next DELETE),
@@ -21,7 +21,7 @@ from tether_relay.calls.models import Recording, RecordingDeletion
 from tether_relay.calls.repository import CallRepository, StoredKey
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.db import utcnow
-from tether_relay.errors import CallNotFound, RecordingDeletionFailed
+from tether_relay.errors import AppError, CallNotFound, RecordingDeletionFailed
 from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.providers.base import CallRef, ProviderCopy, RecordingRef
 from tether_relay.providers.errors import ProviderError
@@ -30,6 +30,10 @@ from tether_relay.storage.base import StorageError
 from tether_relay.storage.buckets import Buckets
 
 log = logging.getLogger("tether_relay.deletion")
+
+
+class RetentionIncomplete(Exception):
+    """Some expired recordings could not be deleted in this sweep."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,18 @@ class Expired:
     call_id: str
     provider: str
     age_days: float
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    """One expired call's fate in a retention sweep: its receipt, or the error code that stopped it."""
+
+    call: Expired
+    receipt: Receipt | None = None
+    error_code: str | None = None
+
+
+RETENTION_SWEEP = "retention-sweep"  # the scheduled job (jobs/schedules.py)
 
 
 class DeletionService:
@@ -117,6 +133,28 @@ class DeletionService:
                     for call_id, provider, at in rows
                 ]
             return found
+
+    async def sweep_expired(self) -> list[Swept]:
+        """Delete every recording past its organisation's retention (`tether-relay retention sweep` and the
+        scheduled job). Safe on many replicas at once: each deletion is recorded once."""
+        swept = []
+        for call in await self.expired():
+            try:
+                receipt = await self.delete(
+                    call.organization_id, call.call_id, by="retention", reason="retention"
+                )
+            except AppError as exc:
+                swept.append(Swept(call, error_code=exc.code))
+                continue
+            swept.append(Swept(call, receipt))
+        return swept
+
+    async def retention_job(self, _payload: dict[str, str]) -> None:
+        swept = await self.sweep_expired()
+        failed = sum(1 for s in swept if s.receipt is None)
+        log.info("retention sweep", extra={"deleted": len(swept) - failed, "failed": failed})
+        if failed:
+            raise RetentionIncomplete()  # retried: the next run deletes what failed now
 
     async def _delete_stored(self, recordings: list[Recording]) -> str:
         keys = [

@@ -1,4 +1,4 @@
-"""The sweep of unreferenced objects: `tether-relay storage sweep [--dry-run]`.
+"""The sweep of unreferenced objects: `tether-relay storage sweep [--dry-run]`, and its scheduled job.
 
 Audio is uploaded before the row that names it is committed (a row must never point at nothing), so a
 crash, a kill or a failed commit in between leaves an object that no row names. The sweep lists our
@@ -9,6 +9,7 @@ never touched. The bucket Sinch records into is Sinch's and the customer's: it i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,8 @@ from tether_relay.storage.buckets import RECORDINGS, Buckets
 
 # Far longer than any upload and commit takes (a download is bounded to minutes).
 DEFAULT_GRACE = timedelta(hours=24)
+STORAGE_SWEEP = "storage-sweep"  # the scheduled job (jobs/schedules.py)
+log = logging.getLogger("tether_relay.storage_sweep")
 _BATCH = 500
 
 
@@ -60,6 +63,10 @@ class StorageSweep:
             for orphan in found:
                 await store.delete(orphan.key)
         return found
+
+    async def job(self, _payload: dict[str, str]) -> None:
+        orphans = await self.sweep()
+        log.info("storage sweep", extra={"deleted": len(orphans)})
 
     async def _unreferenced(self, batch: list[ListedObject]) -> list[Orphan]:
         if not batch:

@@ -9,27 +9,16 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay import metrics
 from tether_relay.db import utcnow
 from tether_relay.jobs.handlers import Handlers, JobPolicy, Permanent
-from tether_relay.jobs.models import LocalJob
+from tether_relay.jobs.repository import Claimed, JobRepository
 
 log = logging.getLogger("tether_relay.jobs")
-
-
-@dataclass(frozen=True, slots=True)
-class _Claimed:
-    id: int
-    name: str
-    payload: dict[str, Any]
-    attempts: int
 
 
 class LocalWorker:
@@ -69,28 +58,11 @@ class LocalWorker:
                 continue
             await self._run(job)
 
-    async def _claim(self) -> _Claimed | None:
-        now = utcnow()
-        due = (
-            select(LocalJob.id)
-            .where(LocalJob.status == "queued", LocalJob.run_after <= now)
-            .where((LocalJob.locked_until.is_(None)) | (LocalJob.locked_until < now))
-            .order_by(LocalJob.run_after, LocalJob.id)
-            .limit(1)
-            .scalar_subquery()
-        )
+    async def _claim(self) -> Claimed | None:
         async with self._sessions.begin() as session:
-            row = (
-                await session.execute(
-                    update(LocalJob)
-                    .where(LocalJob.id == due)
-                    .values(attempts=LocalJob.attempts + 1, locked_until=now + self._lease)
-                    .returning(LocalJob.id, LocalJob.name, LocalJob.payload, LocalJob.attempts)
-                )
-            ).one_or_none()
-        return None if row is None else _Claimed(row.id, row.name, row.payload, row.attempts)
+            return await JobRepository(session).claim(utcnow(), self._lease)
 
-    async def _run(self, job: _Claimed) -> None:
+    async def _run(self, job: Claimed) -> None:
         handler = self._handlers.get(job.name)
         started = time.perf_counter()
         renewing = asyncio.create_task(self._renew(job.id))
@@ -106,31 +78,28 @@ class LocalWorker:
         finally:
             renewing.cancel()  # cancelled too (a stop past its wait): the lease lapses, the job runs again
         async with self._sessions.begin() as session:
-            await session.execute(delete(LocalJob).where(LocalJob.id == job.id))
+            await JobRepository(session).done(job.id)
         metrics.JOB_SECONDS.labels(job.name, "done").observe(time.perf_counter() - started)
 
     async def _renew(self, job_id: int) -> None:
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             async with self._sessions.begin() as session:
-                await session.execute(
-                    update(LocalJob).where(LocalJob.id == job_id).values(locked_until=utcnow() + self._lease)
-                )
+                await JobRepository(session).hold(job_id, utcnow() + self._lease)
 
-    async def _failed(self, job: _Claimed, error: Exception) -> None:
+    async def _failed(self, job: Claimed, error: Exception) -> None:
         final = isinstance(error, Permanent) or job.attempts >= self._policy.max_attempts
         reason = _reason(error)
         log.warning(
             "job failed", extra={"job": job.name, "attempts": job.attempts, "final": final, "error": reason}
         )
         metrics.JOB_FAILURES.labels(job.name, "final" if final else "retried").inc()
-        values: dict[str, Any] = {"locked_until": None, "last_error": reason}
-        if final:
-            values["status"] = "failed"
-        else:
-            values["run_after"] = utcnow() + self._policy.delay(job.attempts)
         async with self._sessions.begin() as session:
-            await session.execute(update(LocalJob).where(LocalJob.id == job.id).values(**values))
+            jobs = JobRepository(session)
+            if final:
+                await jobs.fail(job.id, reason)
+            else:
+                await jobs.retry(job.id, utcnow() + self._policy.delay(job.attempts), reason)
 
 
 def _reason(error: Exception) -> str:
@@ -142,7 +111,4 @@ def _reason(error: Exception) -> str:
 
 async def queue_depth(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session:
-        count = await session.scalar(
-            select(func.count()).select_from(LocalJob).where(LocalJob.status == "queued")
-        )
-    return int(count or 0)
+        return await JobRepository(session).queued()

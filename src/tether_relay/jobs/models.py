@@ -37,3 +37,14 @@ class LocalJob(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ScheduleRun(Base):
+    """Each period of each scheduled job, claimed once: the replica whose insert wins enqueues the job in
+    the same transaction, so a period's job is enqueued exactly once however many replicas look."""
+
+    __tablename__ = "schedule_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

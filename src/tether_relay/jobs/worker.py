@@ -1,5 +1,5 @@
 """Run jobs until told to stop, on whichever queue the database has (PostgreSQL: pgqueuer; SQLite: ours),
-and keep the queue-depth gauge current."""
+enqueue the scheduled ones when their period comes, and keep the queue-depth gauge current."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tether_relay import metrics
 from tether_relay.jobs import local_worker, pg_worker
 from tether_relay.jobs.handlers import Handlers, JobPolicy
+from tether_relay.jobs.schedules import Schedule, run_schedules
 
 log = logging.getLogger("tether_relay.jobs")
 DEPTH_EVERY_SECONDS = 10.0
@@ -26,6 +27,7 @@ async def run_jobs(
     stop: asyncio.Event,
     *,
     concurrency: int = 4,
+    schedules: list[Schedule] | None = None,
 ) -> None:
     if engine.dialect.name == "postgresql":
         dsn = postgres_dsn(engine)
@@ -40,10 +42,12 @@ async def run_jobs(
             return await local_worker.queue_depth(sessions)
 
     counting = asyncio.create_task(_count(depth, stop))
+    scheduling = asyncio.create_task(run_schedules(sessions, schedules or [], stop))
     try:
         await work
     finally:
         counting.cancel()
+        scheduling.cancel()
 
 
 def postgres_dsn(engine: AsyncEngine) -> str:

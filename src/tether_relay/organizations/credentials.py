@@ -35,6 +35,8 @@ class TwilioCredentials:
     api_key_sid: str | None
     api_key_secret: str | None
     service_sid: str | None
+    # The organisation asked us to delete Twilio's copy once ours is archived and verified.
+    delete_after_archive: bool = False
 
     @property
     def basic_auth(self) -> tuple[str, str]:
@@ -141,6 +143,7 @@ class CredentialStore:
             api_key_sid=values.get("twilioApiKeySid") or None,
             api_key_secret=values.get("twilioApiKeySecret") or None,
             service_sid=values.get("twilioServiceSid") or None,
+            delete_after_archive=values.get("twilioDeleteAfterArchive") == "true",
         )
 
     async def elevenlabs(self, organization_id: str) -> ElevenLabsCredentials | None:

@@ -17,6 +17,7 @@ VOICE_PROVIDER_FIELDS = {
         "twilioApiKeySecret",
         "twilioTwimlAppSid",
         "twilioServiceSid",
+        "twilioDeleteAfterArchive",
     ),
     "sinch": ("phoneNumber", "sinchApplicationKey", "sinchApplicationSecret"),
 }
@@ -42,6 +43,7 @@ SECRET_FIELDS = frozenset(
         "sinchEstKeySecret",
     }
 )
+DELETE_AFTER_ARCHIVE = "twilioDeleteAfterArchive"
 # Which value a webhook names its sender by, so the sender's organisation is one indexed lookup away.
 LOOKUP_FIELD = {"twilio": "twilioAccountSid", "sinch": "sinchApplicationKey"}
 
@@ -60,11 +62,13 @@ class ProviderConfigService:
         self._credentials = credentials
 
     async def save_voice_provider(
-        self, organization_id: str, provider: str, values: dict[str, str | None]
+        self, organization_id: str, provider: str, values: dict[str, str | bool | None]
     ) -> None:
         """Overwrites the provider's configuration with the given fields."""
         kept = {
-            name: value for name, value in values.items() if name in VOICE_PROVIDER_FIELDS[provider] and value
+            name: "true" if value is True else value
+            for name, value in values.items()
+            if name in VOICE_PROVIDER_FIELDS[provider] and value
         }
         await self._credentials.save(organization_id, provider, kept, lookup_field=LOOKUP_FIELD[provider])
 
@@ -73,6 +77,10 @@ class ProviderConfigService:
         for provider in VOICE_PROVIDER_FIELDS:
             values = await self._credentials.get(organization_id, provider)
             described[provider] = {"configured": values is not None, **_described(values or {})}
+            if provider == "twilio":  # a switch, shown as one whether or not it was ever turned on
+                described[provider]["twilioDeleteAfterArchive"] = (values or {}).get(
+                    DELETE_AFTER_ARCHIVE
+                ) == "true"
         return described
 
     async def save_voice_ai(

@@ -137,6 +137,11 @@ class Downloadable(Protocol):
 
     async def download(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio: ...
 
+    async def after_archive(self, call: CallRef, recording: RecordingRef) -> ProviderCopy | None:
+        """Once our copy is verified: delete the provider's, where the organisation asked for it (what
+        became of it), else None."""
+        ...
+
 
 # What became of the provider's copy when a recording was deleted.
 ProviderCopy = Literal["deleted", "already-gone", "none", "failed"]

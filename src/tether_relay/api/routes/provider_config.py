@@ -47,6 +47,11 @@ class VoiceProviderConfig(BaseModel):
     twilioApiKeySecret: Secret | None = None
     twilioTwimlAppSid: str | None = _sid("AP")
     twilioServiceSid: str | None = _sid("GA")
+    twilioDeleteAfterArchive: bool = Field(
+        False,
+        description="Delete Twilio's copy of each recording once our archived copy is verified (Twilio bills "
+        "storage). Off unless sent as true with the rest of the configuration.",
+    )
     sinchApplicationKey: ProviderId | None = None
     sinchApplicationSecret: SinchSecret | None = None
 

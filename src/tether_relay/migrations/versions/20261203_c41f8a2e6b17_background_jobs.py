@@ -1,4 +1,4 @@
-"""background jobs: pgqueuer's schema on PostgreSQL, local_jobs for the embedded default
+"""background jobs: pgqueuer's schema on PostgreSQL, local_jobs for the embedded default, schedule_runs
 
 pgqueuer's tables, types and triggers are its own DDL (the version in uv.lock); a newer pgqueuer that
 changes them comes with a migration that runs its upgrade. `local_jobs` exists on both databases so the
@@ -53,6 +53,13 @@ def upgrade() -> None:
         sqlite_where=sa.text("status = 'queued'"),
         postgresql_where=sa.text("status = 'queued'"),
     )
+    op.create_table(
+        "schedule_runs",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("period_start", tether_relay.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tether_relay.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", "period_start", name=op.f("pk_schedule_runs")),
+    )
     if op.get_bind().dialect.name == "postgresql":
         _script(QueryBuilderEnvironment().build_install_query(create_schema=False))
 
@@ -60,6 +67,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _script(QueryBuilderEnvironment().build_uninstall_query())
+    op.drop_table("schedule_runs")
     op.drop_index("ix_local_jobs_dedupe_key", table_name="local_jobs")
     op.drop_index("ix_local_jobs_due", table_name="local_jobs")
     op.drop_table("local_jobs")

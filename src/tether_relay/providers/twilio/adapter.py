@@ -121,6 +121,16 @@ class TwilioProvider:
         outcomes = {await self._client.delete_recording(creds, s) for s in found}
         return "deleted" if "deleted" in outcomes else "already-gone"
 
+    async def after_archive(self, call: CallRef, recording: RecordingRef) -> ProviderCopy | None:
+        creds = await self._credentials.twilio(call.organization_id)
+        if (
+            creds is None
+            or not creds.delete_after_archive
+            or not is_sid("RE", recording.provider_recording_id)
+        ):
+            return None
+        return await self._client.delete_recording(creds, recording.provider_recording_id or "")
+
     async def transcript(self, call: CallRef, recording: RecordingRef | None) -> TranscriptResult:
         creds = await self._credentials.twilio(call.organization_id)
         if creds is None:
