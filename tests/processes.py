@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +13,9 @@ from bench.service import SERVE, ServiceProcess, environment, free_port, running
 
 from tests.conftest import JWT_SECRET, SECRET_KEY
 
-__all__ = ["ServiceProcess", "service_env", "service_process"]
+__all__ = ["ServiceProcess", "service_env", "service_process", "worker_process"]
+
+WORKER = [sys.executable, "-m", "tether_relay.cli", "worker"]
 
 
 def service_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -33,3 +38,24 @@ def service_process(env: dict[str, str], workdir: Path, name: str = "service") -
         SERVE, environment(settings), port=port, cwd=workdir, log=workdir / f"{name}.log"
     ) as service:
         yield service
+
+
+@contextmanager
+def worker_process(
+    env: dict[str, str], workdir: Path, name: str = "worker"
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`tether-relay worker` with `env` as its only TETHER_* settings; stopped (SIGTERM) on exit unless the
+    test killed it first."""
+    settings = {"TETHER_LOG_LEVEL": "warning", **env}
+    with (workdir / f"{name}.log").open("ab") as log:
+        process = subprocess.Popen(WORKER, env=environment(settings), cwd=workdir, stdout=log, stderr=log)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

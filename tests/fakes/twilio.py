@@ -5,14 +5,18 @@ error body). Basic auth with the account's auth token or an API key pair."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -73,6 +77,18 @@ class TwilioFake:
     storage_saw_authorization: list[bool] = field(default_factory=list)
     # Point paging links (next_page_url) at this origin instead of our own.
     paging_origin: str | None = None
+    # Media bodies sent whole to a client still connected, by RecordingSid (a download done to completion).
+    media_served: Counter[str] = field(default_factory=Counter)
+    # Once this many media requests arrived, later ones wait until `media_gate` is set.
+    hold_media_after: int | None = None
+    media_gate: threading.Event = field(default_factory=threading.Event)
+    # Held requests up to this number had a client that is gone: they fail (nothing is served).
+    media_abandoned_up_to: int = 0
+    _media_started: int = 0
+
+    @property
+    def media_started(self) -> int:
+        return self._media_started
 
     # -- test set-up ---------------------------------------------------------------------------------
 
@@ -144,6 +160,11 @@ class TwilioFake:
         self.plan.reset()
         self.redirect_media = False
         self.storage_saw_authorization.clear()
+        self.media_served.clear()
+        self.hold_media_after = None
+        self.media_gate.clear()
+        self.media_abandoned_up_to = 0
+        self._media_started = 0
         self.auth_token = secrets.token_hex(16)
         self.api_key_secret = secrets.token_urlsafe(24)
 
@@ -239,8 +260,19 @@ class TwilioFake:
             # Another origin (localhost, not 127.0.0.1): a client must not carry our credentials there.
             storage = self.base_url.replace("127.0.0.1", "localhost")
             return RedirectResponse(f"{storage}/signed-storage/{found.sid}?X-Signature=abc", status_code=307)
+        self._media_started += 1
+        number = self._media_started
+        if self.hold_media_after is not None and number > self.hold_media_after:
+            await asyncio.to_thread(self.media_gate.wait, 120)
+            if number <= self.media_abandoned_up_to:  # its client was killed while it was held
+                return JSONResponse(error(503), status_code=503)
         media_type = "audio/mpeg" if request.path_params["ext"] == "mp3" else "audio/x-wav"
-        return Response(found.audio, media_type=media_type)
+        return Response(
+            found.audio, media_type=media_type, background=BackgroundTask(self._served, found.sid)
+        )
+
+    async def _served(self, recording_sid: str) -> None:
+        self.media_served[recording_sid] += 1
 
     async def signed_storage(self, request: Request) -> Response:
         self.storage_saw_authorization.append("authorization" in request.headers)
