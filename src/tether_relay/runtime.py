@@ -18,6 +18,7 @@ from tether_relay.calls.recording_service import RecordingService
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.calls.storage_sweep import STORAGE_SWEEP, StorageSweep
 from tether_relay.calls.transcript_service import TranscriptService
+from tether_relay.calls.warm_jobs import FETCH_AUDIO, WARM_TRANSCRIPT, Warmers
 from tether_relay.db import create_engine, session_factory
 from tether_relay.jobs.handlers import Handlers, JobPolicy
 from tether_relay.jobs.schedules import Schedule
@@ -145,6 +146,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     archive = ArchiveService(sessions, providers, buckets, settings.provider_max_response_bytes)
     deletions = DeletionService(sessions, snapshots, providers, buckets)
+    warmers = Warmers(snapshots, providers, transcripts, recordings)
     return Runtime(
         settings=settings,
         archive=archive,
@@ -152,6 +154,8 @@ def build_runtime(settings: Settings) -> Runtime:
             ARCHIVE_RECORDING: archive.archive,
             RETENTION_SWEEP: deletions.retention_job,
             STORAGE_SWEEP: StorageSweep(sessions, buckets).job,
+            WARM_TRANSCRIPT: warmers.transcript,
+            FETCH_AUDIO: warmers.audio,
         },
         schedules=[
             Schedule(RETENTION_SWEEP, settings.retention_sweep_seconds),

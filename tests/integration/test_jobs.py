@@ -166,7 +166,7 @@ async def test_a_job_due_later_waits(database: Database) -> None:
         ran.append(payload["n"])
 
     async with sessions.begin() as session:
-        await enqueue(session, Job("record", {"n": "later"}), delay=timedelta(hours=1))
+        await enqueue(session, Job("record", {"n": "later"}, delay=timedelta(hours=1)))
     async with working(engine, sessions, {"record": record}, FAST):
         await asyncio.sleep(1.0)
     assert ran == []

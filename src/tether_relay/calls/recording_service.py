@@ -65,7 +65,7 @@ class RecordingService:
         try:
             transcript = await self._transcripts.ensure(provider, call, fetched.recording)
         except BaseException:
-            await _release(fetched)
+            await release(fetched)
             raise
         learnt = transcript.details or CallDetails()
         duration = fetched.recording.duration if fetched.recording.duration is not None else call.duration
@@ -99,7 +99,7 @@ class RecordingService:
             try:
                 await self._remember(call.id, fetched)
             except BaseException:
-                await _release(fetched)
+                await release(fetched)
                 raise
         return call, provider, fetched
 
@@ -127,7 +127,7 @@ class RecordingService:
             raise RecordingDeleted()
 
 
-async def _release(fetched: FetchedAudio) -> None:
+async def release(fetched: FetchedAudio) -> None:
     """Audio that will never be answered: release its provider connection."""
     if isinstance(fetched.audio, InlineAudio):
         await fetched.audio.aclose()

@@ -4,8 +4,6 @@ transaction; `local_jobs` on SQLite)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_relay.jobs.repository import Job, JobRepository
@@ -13,5 +11,5 @@ from tether_relay.jobs.repository import Job, JobRepository
 __all__ = ["Job", "enqueue"]
 
 
-async def enqueue(session: AsyncSession, job: Job, delay: timedelta | None = None) -> None:
-    await JobRepository(session).enqueue(job, delay)
+async def enqueue(session: AsyncSession, job: Job) -> None:
+    await JobRepository(session).enqueue(job)

@@ -26,6 +26,7 @@ class Job:
     name: str
     payload: dict[str, str]
     dedupe_key: str | None = None
+    delay: timedelta = timedelta()  # run no sooner than this after the transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class JobRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def enqueue(self, job: Job, delay: timedelta | None = None) -> None:
+    async def enqueue(self, job: Job) -> None:
         """In the session's transaction: committed with the caller's change, or not at all."""
         connection = await self._session.connection()
         if connection.dialect.name != "postgresql":
@@ -48,7 +49,7 @@ class JobRepository:
                 name=job.name,
                 payload=job.payload,
                 dedupe_key=job.dedupe_key,
-                run_after=utcnow() + (delay or timedelta()),
+                run_after=utcnow() + job.delay,
             )
             await self._session.execute(statement.on_conflict_do_nothing())
             return
@@ -63,7 +64,7 @@ class JobRepository:
         await Queries.from_asyncpg_connection(raw).enqueue(
             job.name,
             orjson.dumps(job.payload),
-            execute_after=delay,
+            execute_after=job.delay,
             dedupe_key=job.dedupe_key,
             on_conflict="skip",  # a duplicate must not abort the caller's transaction
         )

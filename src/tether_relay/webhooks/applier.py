@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.calls.archive_service import archive_job
 from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository, NewRecording
+from tether_relay.calls.warm_jobs import fetch_audio_job, warm_transcript_job
 from tether_relay.db import utcnow
 from tether_relay.ids import new_recording_id
 from tether_relay.jobs.queue import Job, enqueue
@@ -136,8 +137,9 @@ async def _apply(event: Event, call: Call, calls: CallRepository) -> list[Job]:
             return await _recording(call, calls, event)
         case TranscriptAvailable():
             await _transcript_available(call, calls, event)
+            return [warm_transcript_job(call.organization_id, call.id)]  # the file is final: cache it now
         case TranscriptDelivered():
-            await _transcript_delivered(call, calls, event)
+            return await _transcript_delivered(call, calls, event)
         case AudioDelivered():
             raise AssertionError("audio is uploaded first: EventApplier._audio")
     return []
@@ -209,20 +211,30 @@ async def _transcript_available(call: Call, calls: CallRepository, event: Transc
         call.provider_metadata = {**(call.provider_metadata or {}), "transcriptKey": event.key}
 
 
-async def _transcript_delivered(call: Call, calls: CallRepository, event: TranscriptDelivered) -> None:
+async def _transcript_delivered(call: Call, calls: CallRepository, event: TranscriptDelivered) -> list[Job]:
+    """The conversation is over: its transcript cached (or, if it could not be, fetched by a job), and its
+    audio fetched by a job if its own webhook has not brought it after a grace period."""
     _update(call, event.facts)
     metadata: dict[str, Any] = {**(call.provider_metadata or {}), **event.metadata}
     call.provider_metadata = metadata
     # The provider's own transcript wins over a cached "unavailable" or "failed" (deliver_transcript).
     if event.summary:
         await calls.set_summary(call.id, event.summary)
+    jobs = []
     result = event.transcript
+    cached = False
     if result.status == "ready":
         try:
             await calls.deliver_transcript(
                 call.id, source=result.source, text=result.text, data=result.data, now=utcnow()
             )
-        except UnrenderableTranscript:  # not cached; a read fetches it from the API instead
+            cached = True
+        except UnrenderableTranscript:  # not cached; the job fetches it from the API instead
             log.warning("pushed transcript not cached", extra={"provider": event.provider})
+    if not cached:
+        jobs.append(warm_transcript_job(call.organization_id, call.id))
     for recording in call.recordings:
         recording.duration = recording.duration if recording.duration is not None else call.duration
+    if not any(r.storage_key for r in call.recordings):
+        jobs.append(fetch_audio_job(call.organization_id, call.id))
+    return jobs
