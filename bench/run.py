@@ -7,10 +7,12 @@ drives load on 127.0.0.1 only for bounded times, and reports absolute figures an
 
 1. the cached recording read (signed URL, transcript cached) against a no-work ceiling on the same app
    and against the typical implementation (bench/app.py), on SQLite (1,000 calls) and on PostgreSQL;
+   and with 10,000 jobs pending in the queue;
 2. the same read with a million calls in the table, against the run with a thousand;
 3. a 10 MiB Twilio recording end to end against a plain download of the same file from the same
-   provider fake, the service's peak RSS growth under 8 concurrent reads, and how fast httpx and
-   aiohttp download that file on the service's core (bench/clients.py);
+   provider fake; archived in our storage, against a plain download of it from that storage; the
+   service's peak RSS growth under 8 concurrent reads, and how fast httpx and aiohttp download that file
+   on the service's core (bench/clients.py);
 4. 100 concurrent first reads of one call (transcript not fetched yet) against a single first read.
 
 Figures are only comparable within one run; the ratios are the point.
@@ -31,6 +33,7 @@ import timeit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +41,7 @@ import aiohttp
 import boto3
 import httpx
 from botocore.config import Config
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -51,6 +54,7 @@ from bench.seed import ORG, seed_calls, seed_one
 from bench.service import ServiceProcess, environment, free_port, running
 from tether_relay.auth.tokens import mint_token
 from tether_relay.db import create_engine
+from tether_relay.jobs.models import LocalJob
 from tether_relay.storage.sigv4 import presign_get
 
 REPOSITORY = Path(__file__).resolve().parents[1]  # uvicorn imports bench.app from here
@@ -72,6 +76,8 @@ BARE = "bare ceiling (no middleware of ours)"
 TRACED = "recording read, tracing on (OTLP/HTTP)"
 SAMPLED = "recording read, tracing on, 10 % sampled"
 SAMPLE_TENTH = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
+PENDING = "recording read, 10,000 jobs pending"
+PENDING_JOBS = 10_000
 PEAK_RSS_MIB: list[tuple[str, float]] = []  # each service's peak resident memory, read as it stops
 
 
@@ -92,10 +98,12 @@ def service(
     bare: bool = False,
     settings: dict[str, str] | None = None,
     otel: dict[str, str] | None = None,
+    local_storage: bool = False,
 ) -> Iterator[ServiceProcess]:
     """The service as `tether-relay serve` runs it (bench/serve.py: the same run_server, logging at info
     unless `log_level` says otherwise, its lines written to a file as a deployment's go to a pipe), with
-    bench/app.py's reference routes; `bare`: the no-work route alone, without our middleware. Migrated,
+    bench/app.py's reference routes; `bare`: the no-work route alone, without our middleware;
+    `local_storage`: recordings in the local folder (`make serve`'s default) instead of R2. Migrated,
     pinned to core 0."""
     port = free_port()
     env = environment(
@@ -105,10 +113,16 @@ def service(
             "TETHER_JWT_SECRET": JWT_SECRET,
             "TETHER_SECRET_KEY": SECRET_KEY,
             "TETHER_PORT": str(port),
-            "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
-            "TETHER_R2_BUCKET": R2["bucket"],
-            "TETHER_R2_ACCESS_KEY_ID": R2["key_id"],
-            "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
+            **(
+                {}
+                if local_storage
+                else {
+                    "TETHER_R2_ENDPOINT_URL": R2["endpoint"],
+                    "TETHER_R2_BUCKET": R2["bucket"],
+                    "TETHER_R2_ACCESS_KEY_ID": R2["key_id"],
+                    "TETHER_R2_SECRET_ACCESS_KEY": R2["secret"],
+                }
+            ),
             **({"TETHER_LOG_LEVEL": log_level} if log_level else {}),
             **{f"TETHER_{name.upper()}": value for name, value in (settings or {}).items()},
             **(otel or {}),
@@ -155,6 +169,9 @@ def cached_reads(
         TYPICAL: f"{server.url}/bench/typical/{call_id}",
     }
     table = measure(binary, routes, answer, server, args)
+    asyncio.run(pend_jobs(database_url, PENDING_JOBS))  # the in-process worker polls a queue this deep
+    table |= measure(binary, {PENDING: ours}, answer, server, args)
+    asyncio.run(pend_jobs(database_url, 0))
     folder = args.folder
     with service(database_url, folder, log_level="warning") as quiet:
         table |= measure(binary, {QUIET: f"{quiet.url}/api/calls/{call_id}/recording"}, answer, quiet, args)
@@ -170,6 +187,90 @@ def cached_reads(
         if not sink.exports:
             raise RuntimeError("tracing on, but no span reached the collector")
     return table
+
+
+async def pend_jobs(database_url: str, count: int) -> None:
+    """`count` jobs waiting in the queue (due tomorrow, so the worker keeps looking at them without running
+    them); 0 removes them."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                await connection.execute(text("DELETE FROM pgqueuer WHERE entrypoint = 'bench-pending'"))
+                if count:
+                    await connection.execute(
+                        text(
+                            "INSERT INTO pgqueuer (priority, entrypoint, payload, status, execute_after) "
+                            "SELECT 0, 'bench-pending', NULL, 'queued', now() + interval '1 day' "
+                            "FROM generate_series(1, :count)"
+                        ),
+                        {"count": count},
+                    )
+                return
+            await connection.execute(text("DELETE FROM local_jobs WHERE name = 'bench-pending'"))
+            tomorrow = datetime.now(UTC) + timedelta(days=1)
+            rows = [
+                {
+                    "name": "bench-pending",
+                    "payload": {},
+                    "status": "queued",
+                    "attempts": 0,
+                    "run_after": tomorrow,
+                }
+                for _ in range(count)
+            ]
+            if rows:
+                await connection.execute(insert(LocalJob), rows)
+    finally:
+        await engine.dispose()
+
+
+def archived_twilio(binary: str, twilio: TwilioFake, args: argparse.Namespace) -> dict[str, float]:
+    """A 10 MiB Twilio recording archived in our storage (the local folder, as `make serve` keeps it),
+    read through the recording endpoint, against a plain download of the same bytes from the same storage
+    (its signed URL, served by the same process); and the requests Twilio saw meanwhile."""
+    with tempfile.TemporaryDirectory() as folder:
+        database_url = f"sqlite+aiosqlite:///{folder}/archive.db"
+        with service(database_url, folder, local_storage=True) as server:
+            httpx.post(
+                f"{server.url}/api/calls/providers/config",
+                json=twilio.credentials_config(),
+                headers=bearer("SUPERADMIN"),
+            ).raise_for_status()
+            recording = twilio.add_recording(call_sid := sid("CA"), TWILIO_AUDIO)
+            key = f"{ORG}/archived/{recording.sid}.mp3"
+            path = Path(folder) / "storage" / "recordings" / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(TWILIO_AUDIO)
+            stored = {"storage_key": key, "size_bytes": len(TWILIO_AUDIO)}
+            archived_id = asyncio.run(
+                seed_one(
+                    database_url,
+                    "twilio",
+                    call_sid,
+                    {**stored, "provider_recording_id": recording.sid, "duration": 600.0},
+                    cached=True,
+                )
+            )
+            plain_id = asyncio.run(
+                seed_one(database_url, "external", f"plain-{call_sid}", stored, cached=True)
+            )
+            plain_url = httpx.get(f"{server.url}/api/calls/{plain_id}/recording", headers=bearer()).json()[
+                "audioUrl"
+            ]
+            ours = f"{server.url}/api/calls/{archived_id}/recording"
+            check = httpx.get(ours, headers=bearer(), timeout=60).json()["audioData"]
+            assert base64.b64decode(check.split(",", 1)[1]) == TWILIO_AUDIO, "wrong audio"
+            before = sum(twilio.plan.requests.values())
+            plain = wrk(binary, plain_url, "X-Bench: plain", args.seconds, 4)
+            through_us = wrk(binary, ours, f"Authorization: Bearer {token()}", args.seconds, 4)
+            twilio_requests = sum(twilio.plan.requests.values()) - before
+    return {
+        "archived_rps": through_us.rps,
+        "archived_non_2xx": float(through_us.non_2xx),
+        "stored_plain_rps": plain.rps,
+        "twilio_requests": float(twilio_requests),
+    }
 
 
 def measure(
@@ -420,6 +521,7 @@ def main() -> None:
             )
             twilio_figures = twilio_10mib(binary, server, twilio, folder, args)
             first = first_reads(server, elevenlabs, args)
+        twilio_figures |= archived_twilio(binary, twilio, args)
         large_url = f"sqlite+aiosqlite:///{folder}/large.db"
         with service(large_url, folder) as server:
             print(f"seeding {args.large_calls:,} calls…", flush=True)
@@ -463,7 +565,7 @@ def report(
     small = next(iter(tables.values()))
     for database, table in tables.items():
         reference = table if CEILING in table else small
-        for name in (BARE, CEILING, OURS, QUIET, TRACED, SAMPLED, TYPICAL):
+        for name in (BARE, CEILING, OURS, QUIET, PENDING, TRACED, SAMPLED, TYPICAL):
             if (load := table.get(name)) is None:
                 continue
             print(
@@ -476,6 +578,12 @@ def report(
             print(
                 f"{database}: logs at warning {table[QUIET].rps / table[OURS].rps:.2f}x the default's "
                 f"throughput (the target: within 5 %)"
+            )
+    for database, table in tables.items():
+        if PENDING in table:
+            print(
+                f"{database}: with {PENDING_JOBS:,} jobs pending, mean latency "
+                f"{table[OURS].rps / table[PENDING].rps:.2f}x that with none (the target: within 1.10x)"
             )
     for database, table in tables.items():
         for name in (TRACED, SAMPLED) if TRACED in table else ():
@@ -524,6 +632,13 @@ def report(
         f"The playback proxy, first: one read +{warm - before:.1f} MiB, then 3 rounds of 8 concurrent "
         f"reads +{proxy - warm:.1f} MiB; then 8 concurrent reads of a 40 MiB recording "
         f"+{proxy_40 - proxy:.1f} MiB"
+    )
+    print(
+        f"Archived Twilio 10 MiB recording (our local storage), 4 connections: a plain download of the "
+        f"same bytes from the same storage {twilio['stored_plain_rps']:.1f} req/s, the recording read "
+        f"{twilio['archived_rps']:.1f} req/s: {twilio['stored_plain_rps'] / twilio['archived_rps']:.2f}x the "
+        f"plain download's time (the target: within 1.5x; non-2xx {twilio['archived_non_2xx']:.0f}); "
+        f"requests to Twilio meanwhile: {twilio['twilio_requests']:.0f}"
     )
     print(
         f"Download of the same file on the service's core: httpx {twilio['httpx_mib_s']:,.0f} MiB/s, "

@@ -194,6 +194,7 @@ async def test_a_service_process_cuts_a_drip_before_and_past_the_read_ahead(
         settings.data_dir,
         twilio_api_base_url=twilio.base_url,
         twilio_intelligence_base_url=twilio.base_url,
+        jobs_in_process="false",  # the read alone: the archive job would download the recording too
         **{name: str(value) for name, value in SHRUNK.items()},
     )
     with service_process(env, tmp_path) as service:

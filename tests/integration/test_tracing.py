@@ -50,6 +50,7 @@ async def test_a_recording_read_is_one_trace_with_its_queries_and_provider_reque
         settings.data_dir,
         twilio_api_base_url=twilio.base_url,
         twilio_intelligence_base_url=twilio.base_url,
+        jobs_in_process="false",  # the read alone: the archive job would download the recording too
     )
     env |= {
         "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.base_url,

@@ -89,6 +89,7 @@ async def test_a_break_past_the_read_ahead_cuts_the_answer_short_and_the_next_re
         settings.data_dir,
         twilio_api_base_url=twilio.base_url,
         twilio_intelligence_base_url=twilio.base_url,
+        jobs_in_process="false",  # the read alone: the archive job would download the recording too
     )
     url = f"/api/calls/{call_id}/recording"
     with service_process(env, tmp_path) as service:
