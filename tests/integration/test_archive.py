@@ -173,3 +173,14 @@ async def test_a_failed_deletion_of_twilios_copy_is_retried(
     _, recording_sid, _ = await archived_after_webhook(client, runtime, twilio, twilioDeleteAfterArchive=True)
     await until(lambda: recording_sid not in twilio.recordings, seconds=30)
     assert twilio.plan.count(f"/Recordings/{recording_sid}.json") == 7  # six refused, then deleted
+
+
+async def test_jobs_are_counted_in_the_metrics(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    twilio.plan.add("500", times=3, path_contains=".mp3")  # one failed run (past the request's retries)
+    await archived_after_webhook(client, runtime, twilio, seconds=30)
+    text = (await client.get("/metrics")).text
+    assert 'tether_job_duration_seconds_count{job="archive-recording",outcome="done"}' in text
+    assert 'tether_job_failures_total{job="archive-recording",kind="retried"}' in text
+    assert "tether_job_queue_depth " in text
