@@ -134,7 +134,8 @@ class Settings(BaseSettings):
     # A failed job is retried after 5 s, 10 s, 20 s … (at most an hour apart), this many runs in all.
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     job_retry_first_seconds: float = Field(default=5.0, ge=0, le=3600)
-    # PostgreSQL: a job whose worker sent no heartbeat for this long is given to another worker.
+    # A job whose worker gave no sign of life for this long (PostgreSQL's heartbeat, SQLite's lease) is
+    # given to another worker, or run again by the restarted service.
     job_heartbeat_timeout_seconds: float = Field(default=30.0, ge=1, le=3600)
     # Scheduled jobs, once per period across every replica (0: not scheduled; the CLI commands remain).
     retention_sweep_seconds: int = Field(default=3600, ge=0)

@@ -23,7 +23,8 @@ class JobPolicy:
     max_attempts: int = 8
     first_delay_seconds: float = 5.0
     max_delay_seconds: float = 3600.0
-    # PostgreSQL: a run whose worker stopped heartbeating for this long is handed to another worker.
+    # A run whose worker stopped heartbeating (PostgreSQL) or renewing its lease (SQLite) for this long
+    # is handed to another worker, or run again after a restart.
     heartbeat_timeout_seconds: float = 30.0
 
     def delay(self, attempts: int) -> timedelta:

@@ -36,7 +36,13 @@ async def run_jobs(
         async def depth() -> int:
             return await pg_worker.queue_depth(dsn)
     else:
-        work = local_worker.LocalWorker(sessions, handlers, policy, concurrency=concurrency).run(stop)
+        work = local_worker.LocalWorker(
+            sessions,
+            handlers,
+            policy,
+            concurrency=concurrency,
+            lease_seconds=policy.heartbeat_timeout_seconds,
+        ).run(stop)
 
         async def depth() -> int:
             return await local_worker.queue_depth(sessions)
