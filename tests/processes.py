@@ -13,7 +13,7 @@ from bench.service import SERVE, ServiceProcess, environment, free_port, running
 
 from tests.conftest import JWT_SECRET, SECRET_KEY
 
-__all__ = ["ServiceProcess", "service_env", "service_process", "worker_process"]
+__all__ = ["ServiceProcess", "free_port", "service_env", "service_process", "worker_process"]
 
 WORKER = [sys.executable, "-m", "tether_relay.cli", "worker"]
 
@@ -42,13 +42,15 @@ def service_process(env: dict[str, str], workdir: Path, name: str = "service") -
 
 @contextmanager
 def worker_process(
-    env: dict[str, str], workdir: Path, name: str = "worker"
+    env: dict[str, str], workdir: Path, name: str = "worker", args: tuple[str, ...] = ()
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`tether-relay worker` with `env` as its only TETHER_* settings; stopped (SIGTERM) on exit unless the
     test killed it first."""
     settings = {"TETHER_LOG_LEVEL": "warning", **env}
     with (workdir / f"{name}.log").open("ab") as log:
-        process = subprocess.Popen(WORKER, env=environment(settings), cwd=workdir, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            [*WORKER, *args], env=environment(settings), cwd=workdir, stdout=log, stderr=log
+        )
     try:
         yield process
     finally:

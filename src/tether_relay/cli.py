@@ -9,6 +9,7 @@ import signal
 from datetime import timedelta
 from typing import Annotated, Any
 
+import prometheus_client
 import typer
 import uvicorn
 import uvloop
@@ -74,12 +75,18 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
-    """Run background jobs only, no HTTP, until SIGTERM or SIGINT (jobs under way are finished). On
+def worker(
+    metrics_port: Annotated[
+        int, typer.Option(help="Serve this worker's /metrics (its jobs' counts) on TETHER_HOST:PORT.")
+    ] = 0,
+) -> None:
+    """Run background jobs only, no API, until SIGTERM or SIGINT (jobs under way are finished). On
     PostgreSQL any number of workers and replicas share the jobs; see TETHER_JOBS_IN_PROCESS."""
     settings = load_settings()
     configure_logging(settings.log_level)
     upgrade(settings.database_url)
+    if metrics_port:
+        prometheus_client.start_http_server(metrics_port, addr=settings.host)
     try:
         uvloop.run(_work(settings))
     finally:

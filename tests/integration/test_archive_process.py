@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.conftest import auth, superadmin
 from tests.fakes import senders
 from tests.fakes.twilio import TwilioFake, sid
-from tests.processes import service_env, service_process
+from tests.processes import free_port, service_env, service_process, worker_process
 from tether_relay.calls.models import Call, Recording
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
@@ -93,3 +93,30 @@ async def test_a_killed_service_archives_after_restart_and_reads_never_ask_twili
             )
             assert (late.status_code, late.content) == (206, AUDIO[60000:61000])
             assert twilio.plan.count(".mp3") == media_asked  # not one media request since archiving
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_separate_worker_archives_and_serves_its_metrics(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings, twilio: TwilioFake, tmp_path: Path
+) -> None:
+    # The API here is the test's app with its in-process worker off, as on replicas with separate workers.
+    config = twilio.credentials_config()
+    assert (
+        await client.post("/api/calls/providers/config", json=config, headers=superadmin(ORG))
+    ).status_code == 200
+    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO)
+    params = {"AccountSid": twilio.account_sid, "CallSid": call_sid, "RecordingSid": recording.sid}
+    body, headers = senders.twilio(HOOK, {**params, "RecordingStatus": "completed"}, twilio.auth_token)
+    assert (await client.post(HOOK, content=body, headers=headers)).status_code == 200
+
+    env = service_env(settings.database_url, settings.data_dir, twilio_api_base_url=twilio.base_url)
+    port = free_port()
+    with worker_process(env, tmp_path, args=("--metrics-port", str(port))):
+        deadline = time.monotonic() + 30
+        while await archived_key(runtime) is None:
+            assert time.monotonic() < deadline, "the worker did not archive the recording"
+            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(timeout=10) as http:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    assert 'tether_job_duration_seconds_count{job="archive-recording",outcome="done"} 1.0' in text
+    assert "tether_job_queue_depth " in text
