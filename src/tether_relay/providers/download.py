@@ -1,34 +1,34 @@
 """Downloading a recording from a URL a client gave us (POST /api/calls/ingest), without letting that
 URL reach inside our network (SSRF).
 
-Every hop is checked the same way: https only; the host resolved once and every address it resolves to
-must be globally routable (providers/addresses.py: IPv6 forms that carry an IPv4 address are judged by
-that address too); the connection then goes to exactly the address that was checked (Host and
-TLS SNI keep the name), so a second DNS answer cannot swap in an internal one. Redirects are followed by
-hand, at most five, each re-checked. The body is capped in bytes and the whole download in time, and it
-must be audio. `allow_private` (TETHER_INGEST_ALLOW_PRIVATE_URLS) lifts the https and address rules for
-tests and closed networks.
+Every hop is checked by providers/public_url.py (https, a host whose every address is global, the
+connection pinned to the address checked). Redirects are followed by hand, at most five, each re-checked.
+The body is capped in bytes and the whole download in time, and it must be audio. `allow_private`
+(TETHER_INGEST_ALLOW_PRIVATE_URLS) lifts the https and address rules for tests and closed networks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import socket
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
 
 from tether_relay.digits import parse_uint
 from tether_relay.errors import ValidationFailed
-from tether_relay.providers.addresses import is_public
 from tether_relay.providers.audio import SNIFF_BYTES, sniff
+from tether_relay.providers.public_url import (
+    Resolver,
+    UrlRefused,
+    checked_address,
+    pinned_request,
+    system_resolver,
+)
 
 MAX_REDIRECTS = 5
 # An audio media type that fits the recordings.content_type column (64).
 _AUDIO_TYPE = re.compile(r"audio/[a-z0-9][a-z0-9.+-]{0,57}")
-Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
 class DownloadRefused(ValidationFailed):
@@ -45,11 +45,6 @@ class DownloadRefused(ValidationFailed):
 class Downloaded:
     content: bytes
     content_type: str
-
-
-async def system_resolver(host: str, port: int) -> list[str]:
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 class SafeDownloader:
@@ -82,13 +77,13 @@ class SafeDownloader:
     async def _follow(self, url: str) -> Downloaded:
         for _ in range(MAX_REDIRECTS + 1):
             target = httpx.URL(url)
-            address = await self._checked_address(target)
-            request = self._http.build_request(
-                "GET",
-                target.copy_with(host=address),
-                headers={"Host": target.netloc.decode("ascii")},
-                extensions={"sni_hostname": target.host},
-            )
+            try:
+                address = await checked_address(
+                    target, allow_private=self._allow_private, resolve=self._resolve
+                )
+            except UrlRefused as refused:
+                raise DownloadRefused(str(refused)) from None
+            request = pinned_request(self._http, "GET", target, address)
             response = await self._http.send(request, stream=True)
             try:
                 if response.is_redirect and "location" in response.headers:
@@ -98,24 +93,6 @@ class SafeDownloader:
             finally:
                 await response.aclose()
         raise DownloadRefused("too many redirects")
-
-    async def _checked_address(self, url: httpx.URL) -> str:
-        allowed = ("https", "http") if self._allow_private else ("https",)
-        if url.scheme not in allowed:
-            raise DownloadRefused("the URL must be https")
-        if not url.host or url.userinfo:
-            raise DownloadRefused("the URL must name a host and carry no credentials")
-        if url.port is not None and not 0 < url.port < 65536:
-            raise DownloadRefused("the URL is not valid")
-        try:
-            addresses = await self._resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
-        except (OSError, UnicodeError):  # UnicodeError: a label the resolver cannot encode (over 63)
-            raise DownloadRefused("the host does not resolve") from None
-        if not addresses:
-            raise DownloadRefused("the host does not resolve")
-        if not self._allow_private and not all(is_public(a) for a in addresses):
-            raise DownloadRefused("the host is not a public address")
-        return addresses[0]
 
     async def _body(self, response: httpx.Response) -> Downloaded:
         if response.status_code != 200:
