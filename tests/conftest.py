@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.fakes.elevenlabs",
     "tests.fakes.vendor",
     "tests.fakes.witness",
+    "tests.fakes.receiver",
 ]
 
 JWT_SECRET = "test-jwt-9fQ2rLx7WmA4kT0pZc8VbN3hYs6dJe1u"

@@ -69,6 +69,11 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE changed (the conditional writes decide by it)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def in_storable_range(moment: datetime) -> bool:
     return EARLIEST <= moment < LATEST
 

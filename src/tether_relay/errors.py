@@ -148,6 +148,20 @@ class RecordingNotReady(AppError):
         super().__init__(headers={"Retry-After": str(retry_after_seconds)})
 
 
+class EndpointNotFound(AppError):
+    """No webhook endpoint with that id in the caller's organisation (another organisation's is the same)."""
+
+    status_code = 404
+    code = "ENDPOINT_NOT_FOUND"
+    message = "Webhook endpoint not found"
+
+
+class DeliveryNotFound(AppError):
+    status_code = 404
+    code = "DELIVERY_NOT_FOUND"
+    message = "Webhook delivery not found"
+
+
 class UnsupportedProvider(AppError):
     status_code = 400
     code = "UNSUPPORTED_PROVIDER"

@@ -12,3 +12,16 @@ def new_call_id() -> str:
 
 def new_recording_id() -> str:
     return "rec_" + secrets.token_hex(12)
+
+
+def new_endpoint_id() -> str:
+    return "ep_" + secrets.token_hex(12)
+
+
+def new_event_id() -> str:
+    """An outbound event's id: the `webhook-id` its receivers deduplicate by."""
+    return "msg_" + secrets.token_hex(12)
+
+
+def new_delivery_id() -> str:
+    return "dlv_" + secrets.token_hex(12)

@@ -29,6 +29,7 @@ class Keys:
     credentials_key: bytes  # Fernet key (urlsafe base64 of 32 bytes)
     url_signing_key: bytes
     playback_key: bytes
+    webhook_secrets_key: bytes  # Fernet key: seals customers' endpoint signing secrets
 
 
 def _derive(secret_key: str, purpose: bytes) -> bytes:
@@ -42,6 +43,7 @@ def derive_keys(jwt_secret: str, secret_key: str) -> Keys:
         credentials_key=base64.urlsafe_b64encode(_derive(secret_key, b"provider-credentials/v1")),
         url_signing_key=_derive(secret_key, b"local-storage-urls/v1"),
         playback_key=_derive(secret_key, b"playback-tokens/v1"),
+        webhook_secrets_key=base64.urlsafe_b64encode(_derive(secret_key, b"webhook-endpoint-secrets/v1")),
     )
 
 

@@ -44,3 +44,14 @@ JOB_QUEUE_DEPTH = Gauge(
     "tether_job_queue_depth",
     "Jobs waiting to run (due or not), as last counted by this process's worker.",
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "tether_webhook_attempts_total",
+    "Attempts to deliver an event to a customer's endpoint, by outcome: delivered, retried (another "
+    "attempt is scheduled) or failed (given up).",
+    ["outcome"],
+)
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "tether_webhook_endpoints_disabled_total",
+    "Customer endpoints disabled: gone (answered 410) or failing (every attempt failed for days).",
+    ["reason"],
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -25,6 +26,11 @@ from tether_relay.jobs.schedules import Schedule
 from tether_relay.jobs.worker import run_jobs
 from tether_relay.keys import Keys, load_keys
 from tether_relay.organizations.credentials import CredentialStore
+from tether_relay.outbound.delivery import Deliverer, DeliveryPolicy
+from tether_relay.outbound.endpoints import EndpointService
+from tether_relay.outbound.events import DELIVER_WEBHOOK
+from tether_relay.outbound.sender import Sender
+from tether_relay.outbound.signing import Seals
 from tether_relay.playback.service import PlaybackService
 from tether_relay.providers.circuit import CircuitBreaker
 from tether_relay.providers.download import SafeDownloader
@@ -62,6 +68,9 @@ class Runtime:
     downloads: httpx.AsyncClient
     webhooks: Webhooks
     archive: ArchiveService
+    endpoints: EndpointService
+    # Customers' webhook endpoints get a client of their own: never follows redirects, no cookies kept.
+    outbound_http: httpx.AsyncClient
     # Every job's handler (jobs/): what `serve` and `tether-relay worker` run.
     jobs: Handlers
     job_policy: JobPolicy
@@ -85,6 +94,7 @@ class Runtime:
     async def close(self) -> None:
         await self.http.aclose()
         await self.downloads.aclose()
+        await self.outbound_http.aclose()
         await self.snapshots.close()
         await self.engine.dispose()
 
@@ -147,15 +157,36 @@ def build_runtime(settings: Settings) -> Runtime:
     archive = ArchiveService(sessions, providers, buckets, settings.provider_max_response_bytes)
     deletions = DeletionService(sessions, snapshots, providers, buckets)
     warmers = Warmers(snapshots, providers, transcripts, recordings)
+    seals = Seals(keys.webhook_secrets_key)
+    outbound_http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.webhook_timeout_seconds), follow_redirects=False
+    )
+    deliverer = Deliverer(
+        sessions,
+        Sender(
+            outbound_http,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            allow_private=settings.webhook_allow_private_urls,
+        ),
+        seals,
+        DeliveryPolicy(
+            settings.webhook_retry_schedule,
+            timedelta(seconds=settings.webhook_disable_after_seconds),
+            turn=timedelta(seconds=settings.webhook_timeout_seconds + 5),
+        ),
+    )
     return Runtime(
         settings=settings,
         archive=archive,
+        endpoints=EndpointService(sessions, seals, allow_private=settings.webhook_allow_private_urls),
+        outbound_http=outbound_http,
         jobs={
             ARCHIVE_RECORDING: archive.archive,
             RETENTION_SWEEP: deletions.retention_job,
             STORAGE_SWEEP: StorageSweep(sessions, buckets).job,
             WARM_TRANSCRIPT: warmers.transcript,
             FETCH_AUDIO: warmers.audio,
+            DELIVER_WEBHOOK: deliverer.deliver,
         },
         schedules=[
             Schedule(RETENTION_SWEEP, settings.retention_sweep_seconds),

@@ -12,9 +12,10 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from tether_relay.db import async_database_url
 
@@ -141,6 +142,15 @@ class Settings(BaseSettings):
     retention_sweep_seconds: int = Field(default=3600, ge=0)
     storage_sweep_seconds: int = Field(default=86400, ge=0)
 
+    # Events pushed to customers' endpoints (outbound/): a failed delivery is tried again after each of
+    # these delays in turn (seconds, comma-separated), then given up; an endpoint whose every attempt has
+    # failed for webhook_disable_after_seconds (5 days) is disabled.
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = (5, 300, 1800, 7200, 18000, 36000, 36000)
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
+    # Lets endpoints be http and on private addresses (tests, closed networks).
+    webhook_allow_private_urls: bool = False
+
     r2_endpoint_url: str | None = None
     r2_bucket: str | None = None
     r2_access_key_id: str | None = None
@@ -151,6 +161,19 @@ class Settings(BaseSettings):
     sinch_s3_access_key_id: str | None = None
     sinch_s3_secret_access_key: SecretStr | None = None
     sinch_s3_region: str = "us-east-1"
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _delays(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            delays = tuple(float(part) for part in value.split(",") if part.strip())
+        except ValueError:
+            raise ValueError("must be seconds, comma-separated (e.g. 5,300,1800)") from None
+        if any(not 0 <= delay <= 86400 for delay in delays):
+            raise ValueError("each delay must be between 0 and 86400 seconds")
+        return delays
 
     @field_validator("database_url")
     @classmethod

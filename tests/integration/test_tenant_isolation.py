@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import auth, superadmin
 from tests.factories import make_call
+from tether_relay.outbound.events import Fact, emit
 from tether_relay.runtime import Runtime
 
 # Routes whose path carries a call id: swept below.
@@ -16,6 +17,13 @@ CALL_ID_ROUTES = {
     ("GET", "/api/calls/{callId}/recording"),
     ("GET", "/api/calls/{callId}/recording/audio"),
     ("DELETE", "/api/calls/{callId}/recording"),
+}
+# Routes whose path carries a webhook endpoint's or delivery's id: swept below.
+WEBHOOK_ID_ROUTES = {
+    ("DELETE", "/api/webhooks/endpoints/{endpointId}"),
+    ("POST", "/api/webhooks/endpoints/{endpointId}/rotate-secret"),
+    ("GET", "/api/webhooks/endpoints/{endpointId}/deliveries"),
+    ("POST", "/api/webhooks/deliveries/{deliveryId}/replay"),
 }
 # Routes with other path parameters, and why they are not tenant ids.
 NOT_TENANT_IDS = {
@@ -34,7 +42,7 @@ async def test_the_sweep_covers_every_route_with_a_path_parameter(client: httpx.
     paths = (await client.get("/openapi.json")).json()["paths"]
     with_ids = {(method.upper(), path) for path, item in paths.items() if "{" in path for method in item}
 
-    assert with_ids == CALL_ID_ROUTES | set(NOT_TENANT_IDS)
+    assert with_ids == CALL_ID_ROUTES | WEBHOOK_ID_ROUTES | set(NOT_TENANT_IDS)
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(CALL_ID_ROUTES))
@@ -46,6 +54,35 @@ async def test_another_organisations_call_id_is_answered_like_a_missing_one(
 
     foreign = await client.request(method, path.format(callId=theirs.id), headers=auth("org-b", role))
     missing = await client.request(method, path.format(callId="0" * 24), headers=auth("org-b", role))
+
+    assert (foreign.status_code, foreign.json()) == (missing.status_code, missing.json())
+    assert foreign.status_code == 404
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private_urls": True}])
+@pytest.mark.parametrize(("method", "path"), sorted(WEBHOOK_ID_ROUTES))
+@pytest.mark.parametrize("role", ["SUPERADMIN", "ADMIN"])
+async def test_another_organisations_endpoint_or_delivery_id_is_answered_like_a_missing_one(
+    client: httpx.AsyncClient, runtime: Runtime, method: str, path: str, role: str
+) -> None:
+    created = await client.post(
+        "/api/webhooks/endpoints", json={"url": "http://127.0.0.1:9/hook"}, headers=auth("org-a")
+    )
+    endpoint_id = created.json()["endpoint"]["id"]
+    call = await make_call(runtime, "org-a")
+    async with runtime.sessions.begin() as session:
+        await emit(session, Fact("call.completed", call.id, "org-a", call.id, "external"))
+    log = await client.get(f"/api/webhooks/endpoints/{endpoint_id}/deliveries", headers=auth("org-a"))
+    delivery_id = log.json()["deliveries"][0]["id"]
+
+    foreign = await client.request(
+        method, path.format(endpointId=endpoint_id, deliveryId=delivery_id), headers=auth("org-b", role)
+    )
+    missing = await client.request(
+        method,
+        path.format(endpointId="ep_" + "0" * 24, deliveryId="dlv_" + "0" * 24),
+        headers=auth("org-b", role),
+    )
 
     assert (foreign.status_code, foreign.json()) == (missing.status_code, missing.json())
     assert foreign.status_code == 404

@@ -24,6 +24,7 @@ from tether_relay.api.routes import (
     player,
     provider_config,
     recordings,
+    webhook_endpoints,
     webhooks,
 )
 from tether_relay.api.unverified_bodies import UnverifiedBodies
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         provider_config.router,
         api_keys.router,
         webhooks.router,
+        webhook_endpoints.router,
         media.router,
         health.router,
         player.router,

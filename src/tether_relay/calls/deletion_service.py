@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tether_relay.calls.announcements import announce_deletion
 from tether_relay.calls.models import Recording, RecordingDeletion
 from tether_relay.calls.repository import CallRepository, StoredKey
 from tether_relay.calls.snapshot import CallSnapshots
@@ -193,6 +194,7 @@ class DeletionService:
                     if deletion.stored_copy == "deleted":
                         row.stored_copy = deletion.stored_copy
                 late = await calls.mark_deleted(deletion.call_id, row.deleted_at)
+                await announce_deletion(session, row)
             receipt = Receipt.of(row)
         except IntegrityError:  # another request or replica recorded it first: its receipt stands
             async with self._sessions() as session:

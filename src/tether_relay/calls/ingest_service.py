@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.apikeys.service import KeyHolder
+from tether_relay.calls.announcements import announce
 from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.db import utcnow
@@ -174,6 +175,7 @@ class IngestService:
                     duration=data.duration,
                 )
                 await calls.attach_recording(call_id, recording)
+            await announce(session, call_id)
 
 
 # Checking and joining more utterances than this holds the event loop for milliseconds: a thread does it.

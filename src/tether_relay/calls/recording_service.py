@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.auth.playback import PlaybackLinks
 from tether_relay.auth.principal import Principal
+from tether_relay.calls.announcements import announce
 from tether_relay.calls.archive_service import archive_job
 from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
@@ -121,6 +122,8 @@ class RecordingService:
             )
             if saved and r.storage_key is None:  # provider-hosted: the archive job keeps our copy
                 await enqueue(session, archive_job(call_id, r.recording_id))
+            if saved:
+                await announce(session, call_id)
         if not saved:  # deleted while this read was in flight: what it stored goes too
             if r.storage_bucket is not None and r.storage_key is not None:
                 await self._buckets.get(r.storage_bucket).delete(r.storage_key)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from tether_relay.auth.principal import Principal
 from tether_relay.calls.models import RECORDING_ORDER, Call, Recording, RecordingDeletion
-from tether_relay.db import storable, utcnow
+from tether_relay.db import rowcount, storable, utcnow
 from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
 from tether_relay.transcripts.model import checked
@@ -52,6 +52,15 @@ class NewRecording:
     reference_url: str | None = None
     transcript_key: str | None = None
     id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    organization_id: str
+    provider: str
+    status: str
+    transcription_status: str | None
+    readable_recordings: list[tuple[str, str | None]]  # (our id, the provider's id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,34 @@ class CallRepository:
         the snapshot's latest recording)."""
         query = select(Recording).where(Recording.call_id == call_id).order_by(*RECORDING_ORDER)
         return list(await self._session.scalars(query))
+
+    async def state_of(self, call_id: str) -> CallState | None:
+        """What a live call's events are derived from (calls/announcements.py), as this transaction sees
+        it: columns, not ORM objects, so the transaction's own bulk UPDATEs are included."""
+        row = (
+            await self._session.execute(
+                select(Call.organization_id, Call.provider, Call.status, Call.transcription_status).where(
+                    Call.id == call_id, Call.recording_deleted_at.is_(None)
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        readable = await self._session.execute(
+            select(Recording.id, Recording.provider_recording_id)
+            .where(
+                Recording.call_id == call_id,
+                (Recording.storage_key.is_not(None)) | (Recording.provider_recording_id.is_not(None)),
+            )
+            .order_by(*RECORDING_ORDER)
+        )
+        return CallState(
+            row.organization_id,
+            row.provider,
+            row.status,
+            row.transcription_status,
+            [(r.id, r.provider_recording_id) for r in readable],
+        )
 
     async def deletion_of(self, call_id: str) -> RecordingDeletion | None:
         return await self._session.get(RecordingDeletion, call_id, populate_existing=True)
@@ -218,7 +255,7 @@ class CallRepository:
             .values(transcript_lease_owner=owner, transcript_lease_until=until)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     async def store_transcript(
         self,
@@ -286,7 +323,7 @@ class CallRepository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     async def set_summary(self, call_id: str, summary: str) -> bool:
         """The provider's summary of the transcript (content: refused after a deletion)."""
@@ -296,7 +333,7 @@ class CallRepository:
             .values(summary=summary)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     async def _update_leased(self, call_id: str, owner: str, values: dict[str, Any]) -> bool:
         result = await self._session.execute(
@@ -305,7 +342,7 @@ class CallRepository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     async def attach_recording(self, call_id: str, recording: NewRecording) -> str | None:
         """Add a recording to a live call; its id, or None when the call's recording was deleted.
@@ -334,7 +371,7 @@ class CallRepository:
         result = await self._session.execute(
             insert(Recording).from_select(list(values), source.with_for_update(read=True, of=Call))
         )
-        return recording_id if _rowcount(result) == 1 else None
+        return recording_id if rowcount(result) == 1 else None
 
     async def update_recording(self, call_id: str, recording_id: str, **values: Any) -> bool:
         """Fill in what was learnt about a recording of a live call (None values are left as they are)."""
@@ -351,7 +388,7 @@ class CallRepository:
             .values(**changes)
             .execution_options(synchronize_session=False)
         )
-        return _rowcount(result) == 1
+        return rowcount(result) == 1
 
     async def save_recording(self, call_id: str, recording: NewRecording) -> bool:
         """Remember a recording a provider revealed on a read (update the row with that id, or add it).
@@ -436,7 +473,3 @@ def _transcript(status: str, source: str, text: str | None, data: Any, now: date
         "transcription_data": checked(storable(data)),
         "transcription_fetched_at": now,
     }
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)

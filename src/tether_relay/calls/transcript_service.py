@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tether_relay.calls.announcements import announce
 from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.db import utcnow
@@ -161,6 +162,8 @@ class TranscriptService:
                     now=self._clock(),
                     details=result.details,
                 )
+                if stored is not None:
+                    await announce(session, call_id)
         except UnrenderableTranscript as exc:  # a final answer we could not serve is not cached
             log.warning("transcript not cached", extra={"provider": result.source, "cause": str(exc)})
             await self._defer(call_id, owner, "failed")

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tether_relay.calls.announcements import announce
 from tether_relay.calls.archive_service import archive_job
 from tether_relay.calls.models import Call
 from tether_relay.calls.repository import CallRepository, NewRecording
@@ -56,6 +57,7 @@ class EventApplier:
             if call.recording_deleted_at is None:  # after a deletion an event is a no-op
                 for job in await _apply(event, call, calls):
                     await enqueue(session, job)  # committed with the change, or not at all
+                await announce(session, call.id)
             return call.id
 
         call_id, _ = await apply_once(self._sessions, event, apply)
@@ -94,6 +96,7 @@ class EventApplier:
                 attached = await calls.attach_recording(call.id, recording) is not None
             if call.status == "initiated":
                 call.status = "completed"  # its audio is there: the call took place
+            await announce(session, call.id)
             return call.id
 
         result, duplicate = await apply_once(self._sessions, event, attach)
