@@ -17,12 +17,15 @@ from sqlalchemy import func, select
 
 from tests.conftest import auth, superadmin
 from tests.fakes import senders
+from tests.fakes.elevenlabs import conversation
 from tests.fakes.receiver import Answer, Receiver
 from tests.fakes.twilio import TwilioFake, sid
 from tests.integration.test_ingest import MP3, payload
+from tests.integration.test_webhook_telephony import SINCH_KEY, SINCH_PATH, SINCH_SECRET, sinch_events
 from tests.jobs import until
 from tether_relay.outbound.models import OutboundEvent
 from tether_relay.runtime import Runtime
+from tether_relay.storage.buckets import SINCH
 
 ORG = "org-hooks"
 RECORDING_HOOK, STATUS_HOOK = "/api/webhook/calls/twilio/recording", "/api/webhook/calls/twilio/status"
@@ -373,3 +376,96 @@ async def test_only_admins_manage_endpoints_and_only_their_own(
         await client.delete(f"/api/webhooks/endpoints/{endpoint_id}", headers=auth(ORG))
     ).status_code == 200
     assert (await client.get("/api/webhooks/endpoints", headers=auth(ORG))).json()["endpoints"] == []
+
+
+async def test_elevenlabs_webhooks_emit_their_events(client: httpx.AsyncClient, receiver: Receiver) -> None:
+    secret = "wsec_" + "e" * 40
+    assert (
+        await client.post(
+            "/api/calls/voice-ai/config", headers=superadmin(ORG), json={"elevenlabsWebhookSecret": secret}
+        )
+    ).status_code == 200
+    await register(client, receiver, "/elevenlabs")
+    for event in (
+        senders.elevenlabs_transcription(conversation("conv_pushed")),
+        senders.elevenlabs_audio("conv_pushed", MP3),
+    ):
+        body, headers = senders.elevenlabs(event, secret)
+        assert (
+            await client.post("/api/webhook/elevenlabs", content=body, headers=headers)
+        ).status_code == 200
+    await until(lambda: len(receiver.at("/elevenlabs")) == 3)
+    assert types(receiver, "/elevenlabs") == ["call.completed", "recording.ready", "transcript.ready"]
+    assert {r.payload["data"]["provider"] for r in receiver.at("/elevenlabs")} == {"elevenlabs"}
+
+
+async def test_sinch_webhooks_emit_their_events(
+    client: httpx.AsyncClient, runtime: Runtime, receiver: Receiver
+) -> None:
+    config = {"provider": "sinch", "sinchApplicationKey": SINCH_KEY, "sinchApplicationSecret": SINCH_SECRET}
+    assert (
+        await client.post("/api/calls/providers/config", json=config, headers=superadmin(ORG))
+    ).status_code == 200
+    await register(client, receiver, "/sinch")
+    call_id = "5d2e8a1c-1234-4a62-9a3e-3e0a1d2b7c11"
+    stem = f"calls/20260303100005_{SINCH_KEY}_{call_id}"
+    store = runtime.buckets.get(SINCH)  # what Sinch wrote into the bucket
+    await store.put(f"{stem}.mp3", MP3, "audio/mpeg")
+    transcript = {"segments": [{"speaker": "agent", "text": "Hello.", "start": 0.2}]}
+    await store.put(f"{stem}-transcript.json", json.dumps(transcript).encode(), "application/json")
+    for event in sinch_events(call_id):
+        body, headers = senders.sinch(SINCH_PATH, event, SINCH_KEY, SINCH_SECRET)
+        assert (await client.post(SINCH_PATH, content=body, headers=headers)).status_code == 200
+    # transcript.ready comes from the job that caches the transcript Sinch announced as final.
+    await until(lambda: len(receiver.at("/sinch")) == 3)
+    assert types(receiver, "/sinch") == ["call.completed", "recording.ready", "transcript.ready"]
+
+
+@pytest.mark.parametrize("status", ["no-answer", "busy", "failed"])
+async def test_a_call_that_did_not_take_place_is_call_failed(
+    client: httpx.AsyncClient, receiver: Receiver, twilio: TwilioFake, status: str
+) -> None:
+    config = twilio.credentials_config()
+    assert (
+        await client.post("/api/calls/providers/config", json=config, headers=superadmin(ORG))
+    ).status_code == 200
+    await register(client, receiver, "/failed")
+    params = {"AccountSid": twilio.account_sid, "CallSid": sid("CA"), "CallStatus": status}
+    body, headers = senders.twilio(STATUS_HOOK, params, twilio.auth_token)
+    assert (await client.post(STATUS_HOOK, content=body, headers=headers)).status_code == 200
+    await until(lambda: len(receiver.at("/failed")) == 1)
+    [failed] = receiver.at("/failed")
+    assert failed.type == "call.failed"
+    assert failed.payload["data"]["status"] == status
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [
+        {
+            "jobs_in_process": True,
+            "webhook_allow_private_urls": True,
+            "webhook_retry_schedule": (0.4,) * 10,
+            "webhook_disable_after_seconds": 1.0,  # five days, shortened
+        }
+    ],
+)
+async def test_an_endpoint_failing_for_the_whole_period_is_disabled(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    created = await register(client, receiver, "/failing", events=["call.completed"])
+    receiver.plan("/failing", *[Answer(500)] * 20)
+    await ingest(client)
+
+    async def disabled() -> bool:
+        listed = (await client.get("/api/webhooks/endpoints", headers=auth(ORG))).json()["endpoints"]
+        return bool(listed[0]["enabled"] is False and listed[0]["disabledReason"] == "failing")
+
+    await until(disabled)
+    attempts = len(receiver.at("/failing"))
+    assert 3 <= attempts < 11  # stopped well before the schedule ran out
+    await asyncio.sleep(1.0)
+    assert len(receiver.at("/failing")) == attempts  # and nothing more is sent
+    assert created["endpoint"]["id"]
+    metrics = (await client.get("/metrics")).text
+    assert 'tether_webhook_endpoints_disabled_total{reason="failing"}' in metrics
