@@ -469,3 +469,29 @@ async def test_an_endpoint_failing_for_the_whole_period_is_disabled(
     assert created["endpoint"]["id"]
     metrics = (await client.get("/metrics")).text
     assert 'tether_webhook_endpoints_disabled_total{reason="failing"}' in metrics
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"url": "http://127.0.0.1:9/a", "description": "nul \x00 here"},
+        {"url": "http://127.0.0.1:9/\x00"},
+        {"url": "http://127.0.0.1:9/a", "description": "lone \ud800 surrogate"},
+    ],
+)
+async def test_what_storage_cannot_take_is_a_400_not_a_500(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    content = json.dumps(body)  # lone surrogates escaped, as Python clients send them
+    response = await client.post(
+        "/api/webhooks/endpoints", content=content, headers={**auth(ORG), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400, response.text
+    for method, url in (
+        ("GET", "/api/webhooks/endpoints/ep_%00/deliveries"),
+        ("POST", "/api/webhooks/endpoints/%00/rotate-secret"),
+        ("POST", "/api/webhooks/deliveries/dlv_%00/replay"),
+        ("DELETE", "/api/webhooks/endpoints/%ED%A0%80"),
+    ):
+        answer = await client.request(method, url, headers=auth(ORG))
+        assert answer.status_code in (400, 404), (url, answer.text)

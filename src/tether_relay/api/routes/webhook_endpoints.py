@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tether_relay.api.deps import CurrentPrincipal, RuntimeDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.late_body import documented_body, validated_body
+from tether_relay.api.types import StoredText
 from tether_relay.auth.principal import ADMIN, SUPERADMIN, Principal
 from tether_relay.errors import Forbidden
 from tether_relay.outbound.endpoints import LoggedDelivery, NewEndpoint
@@ -29,21 +30,22 @@ async def require_admin(principal: CurrentPrincipal) -> Principal:
 
 
 Admin = Annotated[Principal, Depends(require_admin)]
-EndpointId = Annotated[str, Path(max_length=64, description="The endpoint's id (`ep_…`).")]
-DeliveryId = Annotated[str, Path(max_length=64, description="The delivery's id (`dlv_…`).")]
+# Anything storable up to 64 characters is looked up (and not found); a NUL never reaches the database.
+EndpointId = Annotated[StoredText, Path(max_length=64, description="The endpoint's id (`ep_…`).")]
+DeliveryId = Annotated[StoredText, Path(max_length=64, description="The delivery's id (`dlv_…`).")]
 ERRORS = error_responses(400, 401, 403, 404)
 
 
 class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    url: str = Field(
+    url: StoredText = Field(
         min_length=1, max_length=2048, description="https, on a public address (events are POSTed here)."
     )
     events: list[EventType] | None = Field(
         None, min_length=1, max_length=20, description="The event types to send; omitted: every type."
     )
-    description: str | None = Field(None, max_length=500)
+    description: StoredText | None = Field(None, max_length=500)
 
 
 class EndpointOut(BaseModel):
