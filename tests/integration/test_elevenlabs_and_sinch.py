@@ -63,9 +63,9 @@ async def test_elevenlabs_transcript_and_call_details_are_fetched_once(
     second = await read(client, call.id)
 
     assert first["transcriptionData"] == [
-        {"role": "agent", "message": "Hi, how can I help?", "timestamp": 0.0},
-        {"role": "user", "message": "I want to check my order.", "timestamp": 3.0},
-        {"role": "agent", "message": "It shipped this morning.", "timestamp": 7.0},
+        {"role": "agent", "message": "Hi, how can I help?", "timestamp": 0.0, "end": 4.0},
+        {"role": "user", "message": "I want to check my order.", "timestamp": 3.0, "end": 8.0},
+        {"role": "agent", "message": "It shipped this morning.", "timestamp": 7.0, "end": 65.0},
     ]
     assert first["transcriptionText"] == (
         "Agent: Hi, how can I help?\nUser: I want to check my order.\nAgent: It shipped this morning."

@@ -69,7 +69,8 @@ async def test_ingested_call_is_served_like_the_contract_says(
     body = response.json()
     assert body == {"success": True, "callId": body["callId"], "deduplicated": False}
     recording = (await client.get(f"/api/calls/{body['callId']}/recording", headers=auth("org-a"))).json()
-    assert recording["transcriptionData"] == TRANSCRIPT
+    # Ends left out are the next utterance's start, then the call's duration.
+    assert recording["transcriptionData"] == [{**TRANSCRIPT[0], "end": 2.8}, {**TRANSCRIPT[1], "end": 154.0}]
     assert recording["transcriptionText"] == "Agent: Hi, this is Alex from Example Corp.\nUser: Hey Alex."
     assert (recording["duration"], recording["direction"], recording["from"]) == (
         154,
@@ -142,6 +143,16 @@ async def test_unanswered_calls_need_no_recording(client: httpx.AsyncClient, key
     assert recording.json()["code"] == "RECORDING_NOT_FOUND"
 
 
+def _said(message: str, start: float, end: float, words: list[tuple[str, float, float]]) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "message": message,
+        "timestamp": start,
+        "end": end,
+        "words": [{"word": w, "start": a, "end": b} for w, a, b in words],
+    }
+
+
 INVALID = {
     "bad E.164": {"fromNumber": "4165550100"},
     "negative duration": {"duration": -1},
@@ -179,7 +190,38 @@ INVALID = {
     "non-ASCII external id": {"externalCallId": "caf\u00e9"},
     "E.164 in other digits": {"fromNumber": "+1\u0664\u0661\u0666\u0665\u0665\u0665\u0660\u0661"},
     "NUL in the recording URL": {"recording": "https://vendor.example/a\x00.mp3"},
+    "utterance ending before it starts": {
+        "transcript": [{"role": "agent", "message": "x", "timestamp": 2, "end": 1}]
+    },
+    "word ending before it starts": {"transcript": [_said("x", 1, 3, [("x", 2, 1.5)])]},
+    "word before its utterance": {"transcript": [_said("x", 1, 3, [("x", 0.5, 1.5)])]},
+    "word after its utterance's end": {"transcript": [_said("x", 1, 3, [("x", 2, 3.5)])]},
+    "word without text": {"transcript": [_said("x", 1, 3, [("", 1, 2)])]},
+    "word time NaN": {"transcript": [_said("x", 1, 3, [("x", NAN, 2)])]},
+    "word with an unknown field": {
+        "transcript": [
+            {**_said("x", 1, 3, [("x", 1, 2)]), "words": [{"word": "x", "start": 1, "end": 2, "p": 1}]}
+        ]
+    },
 }
+
+
+async def test_ends_and_timed_words_are_kept_and_served(
+    client: httpx.AsyncClient, key: dict[str, str]
+) -> None:
+    said = _said("four one", 1.0, 2.5, [("four", 1.0, 1.6), ("one", 1.7, 2.4)])
+
+    response = await ingest(
+        client, key, transcript=[said, {"role": "agent", "message": "ok", "timestamp": 3}]
+    )
+
+    assert response.status_code == 200, response.text
+    call_id = response.json()["callId"]
+    recording = (await client.get(f"/api/calls/{call_id}/recording", headers=auth("org-a"))).json()
+    assert recording["transcriptionData"] == [
+        said,
+        {"role": "agent", "message": "ok", "timestamp": 3, "end": 154},
+    ]
 
 
 def stored_objects(settings: Settings) -> list[Path]:

@@ -53,6 +53,12 @@ def decoded(body: dict[str, Any]) -> bytes:
     return base64.b64decode(body["audioData"][len(prefix) :])
 
 
+def words_of(twilio: TwilioFake, recording_sid: str, index: int) -> list[dict[str, Any]]:
+    """The fake's timed words of one sentence, in our shape."""
+    row = twilio.intelligence[recording_sid].sentences[index]
+    return [{"word": w["word"], "start": w["start_time"], "end": w["end_time"]} for w in row["words"]]
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text[:300]
     assert response.json()["code"] == code
@@ -83,9 +89,25 @@ async def test_audio_is_fetched_server_side_and_transcript_only_once(
     assert body["recordingId"] == recording.sid
     assert (body["direction"], body["from"], body["to"]) == ("inbound", "+14165550100", "+14165550199")
     assert body["transcriptionData"] == [
-        {"role": "user", "message": "Hi, I have a question.", "timestamp": 0.48, "end": 2.96, "channel": 1},
-        {"role": "agent", "message": "Sure, how can I help?", "timestamp": 3.1, "end": 4.4, "channel": 2},
+        {
+            "role": "user",
+            "message": "Hi, I have a question.",
+            "timestamp": 0.48,
+            "end": 2.96,
+            "words": words_of(twilio, recording.sid, 0),
+            "channel": 1,
+        },
+        {
+            "role": "agent",
+            "message": "Sure, how can I help?",
+            "timestamp": 3.1,
+            "end": 4.4,
+            "words": words_of(twilio, recording.sid, 1),
+            "channel": 2,
+        },
     ]
+    words = [w["word"] for w in body["transcriptionData"][0]["words"]]
+    assert words == ["Hi,", "I", "have", "a", "question."]
     assert body["transcriptionText"] == "User: Hi, I have a question.\nAgent: Sure, how can I help?"
     assert second.json() == body
     # The second read fetches the audio again (Twilio audio is always fetched server-side) and nothing else.

@@ -46,7 +46,8 @@ def test_twilio_sentence_times_may_be_numeric_strings_and_come_out_of_order() ->
     utterances = sentences_to_utterances(sentences, "inbound")
 
     assert utterances == [
-        {"role": "user", "message": "A", "timestamp": 0.48, "channel": 1},
+        # A sentence without an end ends where a later one starts; the last (unknown duration) keeps none.
+        {"role": "user", "message": "A", "timestamp": 0.48, "channel": 1, "end": 3.1},
         {"role": "agent", "message": "B", "timestamp": 3.1, "end": 4.4, "channel": 2},
         {"role": "user", "message": "C", "timestamp": 0.0, "channel": 1},
     ]

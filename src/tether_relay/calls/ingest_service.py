@@ -24,6 +24,7 @@ from tether_relay.ids import new_call_id, new_recording_id
 from tether_relay.providers.audio import SNIFF_BYTES, is_mp3
 from tether_relay.providers.download import SafeDownloader
 from tether_relay.storage.buckets import RECORDINGS, Buckets, recording_key
+from tether_relay.transcripts.alignment import with_ends
 from tether_relay.transcripts.model import UnrenderableTranscript, Utterance, checked, to_text
 
 PROVIDER = "external"
@@ -158,7 +159,9 @@ class IngestService:
             provider_metadata=metadata or None,
         )
         if data.transcript is not None:
-            call.transcription_data, call.transcription_text = await _transcript(data.transcript)
+            call.transcription_data, call.transcription_text = await _transcript(
+                with_ends(data.transcript, data.duration)
+            )
             call.transcription_source, call.transcription_status = "ingest", "ready"
             call.transcription_fetched_at = now
         async with self._sessions.begin() as session:

@@ -10,11 +10,18 @@ ROLES: tuple[Role, ...] = ("agent", "user")
 _LABELS = {"agent": "Agent", "user": "User"}
 
 
+class Word(TypedDict):
+    word: str
+    start: float  # seconds from the start of the recording, like the utterance's
+    end: float
+
+
 class Utterance(TypedDict):
     role: Role
     message: str
     timestamp: float  # seconds from the start of the recording
     end: NotRequired[float]
+    words: NotRequired[list[Word]]  # where the source times words (Twilio Voice Intelligence, ingest)
     channel: NotRequired[int]
 
 
@@ -86,6 +93,23 @@ def _numbers_round_trip(value: Any) -> bool:
 
 def _valid_utterance(item: dict[str, Any]) -> bool:
     times = [item.get("timestamp"), *(item[k] for k in ("end",) if k in item)]
-    return _is_utterance(item) and all(
-        isinstance(t, int | float) and not isinstance(t, bool) and t >= 0 for t in times
+    words = item.get("words", [])
+    return (
+        _is_utterance(item)
+        and all(map(_seconds, times))
+        and isinstance(words, list)
+        and all(_valid_word(word) for word in words)
     )
+
+
+def _valid_word(word: Any) -> bool:
+    return (
+        isinstance(word, dict)
+        and isinstance(word.get("word"), str)
+        and _seconds(word.get("start"))
+        and _seconds(word.get("end"))
+    )
+
+
+def _seconds(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0

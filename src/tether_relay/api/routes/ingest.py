@@ -17,12 +17,52 @@ from tether_relay.transcripts.model import Utterance
 router = APIRouter(tags=["Calls"])
 
 
+Seconds = Annotated[Finite, Field(ge=0, description="Seconds from the start of the recording.")]
+
+
+class TranscriptWord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    word: Annotated[StoredText, Field(min_length=1, max_length=1_000)]
+    start: Seconds
+    end: Seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TranscriptWord:
+        if self.end < self.start:
+            raise ValueError("a word's end is before its start")
+        return self
+
+
 class TranscriptItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["agent", "user"]
     message: Annotated[StoredText, Field(max_length=100_000)]
-    timestamp: Annotated[Finite, Field(ge=0, description="Seconds from the start of the recording.")]
+    timestamp: Seconds
+    end: Seconds | None = Field(
+        None, description="When the utterance ends; guessed from the next one if left out."
+    )
+    words: Annotated[list[TranscriptWord], Field(max_length=10_000)] | None = Field(
+        None, description="The utterance's words with their times, which let redaction mute only them."
+    )
+
+    @model_validator(mode="after")
+    def _within(self) -> TranscriptItem:
+        if self.end is not None and self.end < self.timestamp:
+            raise ValueError("an utterance's end is before its timestamp")
+        last = self.end if self.end is not None else float("inf")
+        if any(w.start < self.timestamp or w.end > last for w in self.words or []):
+            raise ValueError("a word lies outside its utterance's timestamp and end")
+        return self
+
+    def utterance(self) -> Utterance:
+        utterance: Utterance = {"role": self.role, "message": self.message, "timestamp": self.timestamp}
+        if self.end is not None:
+            utterance["end"] = self.end
+        if self.words:
+            utterance["words"] = [{"word": w.word, "start": w.start, "end": w.end} for w in self.words]
+        return utterance
 
 
 class IngestRequest(BaseModel):
@@ -64,9 +104,7 @@ class IngestRequest(BaseModel):
     def to_call(self) -> IngestCall:
         transcript: list[Utterance] | None = None
         if self.transcript is not None:
-            transcript = [
-                {"role": t.role, "message": t.message, "timestamp": t.timestamp} for t in self.transcript
-            ]
+            transcript = [item.utterance() for item in self.transcript]
         return IngestCall(
             direction=self.direction,
             from_number=self.fromNumber,

@@ -23,6 +23,7 @@ from tether_relay.providers.elevenlabs.payloads import Conversation
 from tether_relay.providers.errors import ElevenLabsCredentialsMissing, RecordingFetchFailed
 from tether_relay.providers.stored import StoredAudio
 from tether_relay.storage.buckets import RECORDINGS, recording_key
+from tether_relay.transcripts.alignment import with_ends
 from tether_relay.transcripts.model import Utterance, to_text
 
 SOURCE = "elevenlabs"
@@ -102,6 +103,9 @@ def conversation_transcript(conversation: Conversation) -> TranscriptResult:
         for turn in conversation.transcript
         if turn.message  # tool-call turns carry no words
     ]
+    duration = conversation.metadata.call_duration_secs if conversation.metadata else None
+    # Turns start on whole seconds: a turn may run up to a second into the next one's.
+    utterances = with_ends(utterances, duration, resolution=1.0)
     return TranscriptResult("ready", SOURCE, utterances, to_text(utterances), call_details(conversation))
 
 

@@ -24,7 +24,8 @@ from tether_relay.providers.stored import StoredAudio
 from tether_relay.providers.twilio import payloads
 from tether_relay.providers.twilio.client import TwilioClient
 from tether_relay.providers.twilio.payloads import is_sid
-from tether_relay.transcripts.model import Role, Utterance, to_text
+from tether_relay.transcripts.alignment import with_ends
+from tether_relay.transcripts.model import Role, Utterance, Word, to_text
 
 INTELLIGENCE = "twilio-intelligence"
 LEGACY = "twilio-transcriptions"
@@ -214,7 +215,21 @@ def sentences_to_utterances(sentences: list[payloads.Sentence], direction: str |
         end = _seconds(sentence.end_time)
         if end is not None:
             utterance["end"] = end
+        if (words := _words(sentence.words or [])) is not None:
+            utterance["words"] = words
         if sentence.media_channel is not None:
             utterance["channel"] = sentence.media_channel
         utterances.append(utterance)
-    return utterances
+    return with_ends(utterances, None)
+
+
+def _words(words: list[payloads.SentenceWord]) -> list[Word] | None:
+    """The sentence's timed words, or None when there are none or any lacks its text or times (the
+    sentence is then handled as a whole: redaction mutes all of it rather than guess)."""
+    timed: list[Word] = []
+    for word in words:
+        start, end = _seconds(word.start_time), _seconds(word.end_time)
+        if not word.word or start is None or end is None or not 0 <= start <= end:
+            return None
+        timed.append({"word": word.word, "start": start, "end": end})
+    return timed or None

@@ -137,7 +137,7 @@ class TwilioClient:
     ) -> AsyncIterator[payloads.Sentence]:
         assert is_sid("GT", transcript_sid)
         url: str = f"{self._intelligence}/v2/Transcripts/{transcript_sid}/Sentences"
-        params: dict[str, str] | None = {"PageSize": "5000"}
+        params: dict[str, str] | None = {"PageSize": "5000", "WordTimestamps": "true"}
         # Every page or none: half a transcript is no answer (a failure, asked again later).
         for _ in range(MAX_SENTENCE_PAGES):
             page = await self._json(creds, url, payloads.SentencePage, params=params)

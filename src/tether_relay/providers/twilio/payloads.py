@@ -62,12 +62,19 @@ class IntelligenceTranscriptList(_Payload):
     meta: Meta | None = None
 
 
+class SentenceWord(_Payload):
+    word: str | None = None
+    start_time: float | str | None = None
+    end_time: float | str | None = None
+
+
 class Sentence(_Payload):
     media_channel: int | None = None
     sentence_index: int | None = None
     start_time: float | str | None = None
     end_time: float | str | None = None
     transcript: str | None = None
+    words: list[SentenceWord] | None = None
 
 
 class SentencePage(_Payload):
