@@ -148,6 +148,23 @@ class RecordingNotReady(AppError):
         super().__init__(headers={"Retry-After": str(retry_after_seconds)})
 
 
+class TranscriptNotReady(AppError):
+    """The provider is still transcribing: asked again after Retry-After."""
+
+    status_code = 404
+    code = "TRANSCRIPT_NOT_READY"
+    message = "The transcript is not ready yet; try again later"
+
+    def __init__(self, retry_after_seconds: int = 30) -> None:
+        super().__init__(headers={"Retry-After": str(retry_after_seconds)})
+
+
+class TranscriptNotFound(AppError):
+    status_code = 404
+    code = "TRANSCRIPT_NOT_FOUND"
+    message = "This call has no transcript in that form"
+
+
 class EndpointNotFound(AppError):
     """No webhook endpoint with that id in the caller's organisation (another organisation's is the same)."""
 

@@ -136,12 +136,12 @@ SINCH_TRANSCRIPTS = {
         {
             "segments": [
                 {"speaker": "agent", "text": "Hello from Sinch.", "start": 0.4},
-                {"speaker": "customer", "text": "Hi!", "start": 1.9},
+                {"speaker": "customer", "text": "Hi!", "start": 1.9, "end": 2.3},
             ]
         },
-        [
-            {"role": "agent", "message": "Hello from Sinch.", "timestamp": 0.4},
-            {"role": "user", "message": "Hi!", "timestamp": 1.9},
+        [  # an end the file leaves out is the next segment's start
+            {"role": "agent", "message": "Hello from Sinch.", "timestamp": 0.4, "end": 1.9},
+            {"role": "user", "message": "Hi!", "timestamp": 1.9, "end": 2.3},
         ],
         "Agent: Hello from Sinch.\nUser: Hi!",
     ),

@@ -15,6 +15,7 @@ from tether_relay.runtime import Runtime
 CALL_ID_ROUTES = {
     ("GET", "/api/calls/{callId}"),
     ("GET", "/api/calls/{callId}/recording"),
+    ("GET", "/api/calls/{callId}/transcript"),
     ("GET", "/api/calls/{callId}/recording/audio"),
     ("DELETE", "/api/calls/{callId}/recording"),
 }

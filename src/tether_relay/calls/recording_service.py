@@ -20,7 +20,7 @@ from tether_relay.calls.archive_service import archive_job
 from tether_relay.calls.repository import CallRepository, NewRecording
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots
 from tether_relay.calls.transcript_service import TranscriptService
-from tether_relay.errors import CallNotFound, RecordingDeleted, RecordingNotReady
+from tether_relay.errors import CallNotFound, RecordingDeleted, RecordingNotReady, TranscriptNotReady
 from tether_relay.jobs.queue import enqueue
 from tether_relay.providers.base import AudioSource, CallDetails, FetchedAudio, InlineAudio, Provider
 from tether_relay.providers.registry import ProviderRegistry
@@ -42,6 +42,13 @@ class RecordingPayload:
     transcription_data: Any | None
     transcription_status: str
     playback_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptExport:
+    text: str | None
+    data: Any | None
+    duration: float | None
 
 
 class RecordingService:
@@ -82,6 +89,19 @@ class RecordingService:
             transcription_status=transcript.public_status,
             playback_url=self._playback.url(call.organization_id, call.id),
         )
+
+    async def transcript_of(self, principal: Principal, call_id: str) -> TranscriptExport:
+        """The call's transcript alone, fetched and cached as a recording read would (no audio fetched)."""
+        call = await self._snapshots.visible(principal.organization_id, call_id)
+        if call is None:
+            raise CallNotFound()
+        if call.recording_deleted_at is not None:
+            raise RecordingDeleted()
+        view = await self._transcripts.ensure(self._providers.get(call.provider), call, call.recording)
+        if view.public_status in ("pending", "failed"):  # both are asked of the provider again later
+            raise TranscriptNotReady()
+        duration = call.recording.duration if call.recording and call.recording.duration else call.duration
+        return TranscriptExport(view.text, view.data, duration)
 
     async def audio_of(
         self, organization_id: str, call_id: str

@@ -37,6 +37,13 @@ def text_of(data: Any) -> str | None:
     return None
 
 
+def utterances_of(data: Any) -> list[Utterance] | None:
+    """Cached `transcriptionData` as our utterance list, or None when it is provider-shaped or absent."""
+    if isinstance(data, list) and data and all(_is_utterance(item) for item in data):
+        return data
+    return None
+
+
 def _is_utterance(item: Any) -> bool:
     return isinstance(item, dict) and item.get("role") in ROLES and isinstance(item.get("message"), str)
 

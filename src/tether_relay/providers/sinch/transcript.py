@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tether_relay.transcripts.alignment import with_ends
 from tether_relay.transcripts.model import Role, Utterance, to_text
 
 _LIST_KEYS = ("transcript", "segments", "results", "utterances", "transcription")
 _TEXT_KEYS = ("text", "transcript", "message", "utterance")
 _START_KEYS = ("start", "startTime", "start_time", "timestamp", "offset")
+_END_KEYS = ("end", "endTime", "end_time")
 _ROLES: dict[str, Role] = {
     "agent": "agent",
     "user": "user",
@@ -32,7 +34,7 @@ def parse(document: Any) -> tuple[list[Utterance] | dict[str, Any] | None, str |
     if segments is not None:
         utterances = [u for u in (_utterance(s) for s in segments) if u is not None]
         if utterances and len(utterances) == len(segments):
-            return utterances, to_text(utterances)
+            return with_ends(utterances, None), to_text(utterances)
     if isinstance(document, dict):
         return document, _plain_text(document)
     if isinstance(document, list):
@@ -58,8 +60,16 @@ def _utterance(segment: Any) -> Utterance | None:
     role = _ROLES.get(speaker.lower()) if speaker else None
     if text is None or role is None:
         return None
-    start = next((segment[k] for k in _START_KEYS if isinstance(segment.get(k), int | float)), 0.0)
-    return {"role": role, "message": text, "timestamp": float(start)}
+    start = next((segment[k] for k in _START_KEYS if _is_number(segment.get(k))), 0.0)
+    utterance: Utterance = {"role": role, "message": text, "timestamp": float(start)}
+    end = next((segment[k] for k in _END_KEYS if _is_number(segment.get(k))), None)
+    if end is not None and end >= start:
+        utterance["end"] = float(end)
+    return utterance
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _plain_text(document: dict[str, Any]) -> str | None:
