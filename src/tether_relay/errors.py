@@ -148,6 +148,21 @@ class RecordingNotReady(AppError):
         super().__init__(headers={"Retry-After": str(retry_after_seconds)})
 
 
+class RedactionFailed(AppError):
+    """The organisation redacts recordings and this call's redacted copy could not be made: roles that
+    may read only redacted copies get this, never the original."""
+
+    status_code = 500
+    code = "REDACTION_FAILED"
+    message = "The redacted copy of this recording could not be made"
+
+
+class RedactionNotFound(AppError):
+    status_code = 404
+    code = "REDACTION_NOT_FOUND"
+    message = "No redaction of this call was asked for (the organisation's policy is off)"
+
+
 class TranscriptNotReady(AppError):
     """The provider is still transcribing: asked again after Retry-After."""
 

@@ -16,6 +16,8 @@ from tether_relay.calls.archive_service import ARCHIVE_RECORDING, ArchiveService
 from tether_relay.calls.deletion_service import RETENTION_SWEEP, DeletionService
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
+from tether_relay.calls.redaction_requests import REDACT_CALL
+from tether_relay.calls.redaction_service import RedactionService
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.calls.storage_sweep import STORAGE_SWEEP, StorageSweep
 from tether_relay.calls.transcript_service import TranscriptService
@@ -62,6 +64,7 @@ class Runtime:
     recordings: RecordingService
     playback: PlaybackService
     deletions: DeletionService
+    redactions: RedactionService
     playback_tokens: PlaybackTokens
     api_keys: ApiKeyService
     ingest: IngestService
@@ -136,6 +139,7 @@ def build_runtime(settings: Settings) -> Runtime:
         lease_seconds=settings.transcript_lease_seconds,
     )
     playback_tokens = PlaybackTokens(keys.playback_key, settings.signed_url_ttl_seconds)
+    redactions = RedactionService(sessions, snapshots, providers, transcripts, buckets)
     recordings = RecordingService(
         sessions,
         snapshots,
@@ -143,6 +147,8 @@ def build_runtime(settings: Settings) -> Runtime:
         transcripts,
         PlaybackLinks(playback_tokens, settings.base_url),
         buckets,
+        stored,
+        redactions,
     )
     # Ingest downloads go to URLs clients chose: a client of their own that never follows redirects itself.
     downloads = httpx.AsyncClient(
@@ -187,6 +193,7 @@ def build_runtime(settings: Settings) -> Runtime:
             WARM_TRANSCRIPT: warmers.transcript,
             FETCH_AUDIO: warmers.audio,
             DELIVER_WEBHOOK: deliverer.deliver,
+            REDACT_CALL: redactions.run,
         },
         schedules=[
             Schedule(RETENTION_SWEEP, settings.retention_sweep_seconds),
@@ -208,6 +215,7 @@ def build_runtime(settings: Settings) -> Runtime:
         recordings=recordings,
         playback=PlaybackService(recordings, buckets),
         deletions=deletions,
+        redactions=redactions,
         playback_tokens=playback_tokens,
         snapshots=snapshots,
         api_keys=ApiKeyService(sessions),

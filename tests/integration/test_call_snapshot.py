@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from tests.factories import make_call, make_twilio_call
-from tether_relay.calls.models import Call, Recording
-from tether_relay.calls.snapshot import CallSnapshot
+from tether_relay.calls.models import Call, CallRedaction, Recording
+from tether_relay.calls.snapshot import CallSnapshot, RedactionRef
+from tether_relay.organizations.models import Organization
 from tether_relay.providers.base import CallRef, RecordingRef
 from tether_relay.runtime import Runtime
 
@@ -29,8 +30,10 @@ async def orm_snapshot(runtime: Runtime, organization_id: str, call_id: str) -> 
                 .options(selectinload(Call.recordings))
             )
         ).one_or_none()
-    if call is None:
-        return None
+        if call is None:
+            return None
+        organization = await session.get(Organization, call.organization_id)
+        redaction = await session.get(CallRedaction, call.id)
     latest = call.recordings[-1] if call.recordings else None
     return CallSnapshot(
         id=call.id,
@@ -59,6 +62,21 @@ async def orm_snapshot(runtime: Runtime, organization_id: str, call_id: str) -> 
             content_type=latest.content_type,
             duration=latest.duration,
             transcript_key=latest.transcript_key,
+        ),
+        redaction_policy=organization.redaction_policy if organization else None,
+        redaction=None
+        if redaction is None
+        else RedactionRef(
+            status=redaction.status,
+            policy_key=redaction.policy_key,
+            storage_bucket=redaction.storage_bucket,
+            storage_key=redaction.storage_key,
+            content_type=redaction.content_type,
+            duration=redaction.duration,
+            transcription_text=redaction.transcription_text,
+            transcription_data=redaction.transcription_data,
+            summary=redaction.summary,
+            requested_at=redaction.requested_at,
         ),
     )
 
@@ -110,6 +128,39 @@ async def test_a_snapshot_equals_what_the_orm_loads(runtime: Runtime, case: str)
     # Datetimes come back aware, as the ORM's UTCDateTime gives them.
     for value in (lean.transcription_fetched_at, lean.transcript_retry_after, lean.transcript_lease_until):
         assert value is None or value.tzinfo is not None
+
+
+async def test_the_organisations_policy_and_the_calls_redaction_are_read_with_it(runtime: Runtime) -> None:
+    call = await make_call(runtime, "org-a")
+    async with runtime.sessions.begin() as session:
+        organization = await session.get(Organization, "org-a")
+        assert organization is not None
+        organization.redaction_policy = {"enabled": True, "entities": ["US_SSN"], "audio": "beep"}
+        session.add(
+            CallRedaction(
+                call_id=call.id,
+                organization_id="org-a",
+                status="ready",
+                policy={"enabled": True},
+                policy_key="k1",
+                storage_bucket="recordings",
+                storage_key="redacted/x.mp3",
+                content_type="audio/mpeg",
+                duration=12.5,
+                transcription_text="User: [US_SSN] ünïcode 你好",
+                transcription_data=[{"role": "user", "message": "[US_SSN]", "timestamp": 1.5}],
+                summary="Caller gave [US_SSN].",
+                requested_at=WHEN,
+            )
+        )
+
+    lean = await runtime.snapshots.visible("org-a", call.id)
+
+    assert lean is not None
+    assert lean.redaction is not None
+    assert lean.redaction_policy == {"enabled": True, "entities": ["US_SSN"], "audio": "beep"}
+    assert (lean.redaction.status, lean.redaction.requested_at) == ("ready", WHEN)
+    assert lean == await orm_snapshot(runtime, "org-a", call.id)
 
 
 async def test_the_latest_recording_is_the_one_the_orm_lists_last(runtime: Runtime) -> None:

@@ -16,6 +16,7 @@ CALL_ID_ROUTES = {
     ("GET", "/api/calls/{callId}"),
     ("GET", "/api/calls/{callId}/recording"),
     ("GET", "/api/calls/{callId}/transcript"),
+    ("GET", "/api/calls/{callId}/recording/redactions"),
     ("GET", "/api/calls/{callId}/recording/audio"),
     ("DELETE", "/api/calls/{callId}/recording"),
 }

@@ -24,6 +24,7 @@ from tether_relay.api.routes import (
     player,
     provider_config,
     recordings,
+    redaction,
     transcripts,
     webhook_endpoints,
     webhooks,
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     openapi.install(app)
     for router in (
+        redaction.router,
         recordings.router,
         transcripts.router,
         playback.router,

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_relay.apikeys.service import ApiKeyService, KeyHolder
-from tether_relay.auth.principal import SUPERADMIN, Principal
+from tether_relay.auth.principal import ADMIN, SUPERADMIN, Principal
 from tether_relay.auth.tokens import is_plain_id
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.errors import Forbidden, Unauthorized, ValidationFailed
@@ -84,6 +84,15 @@ async def require_superadmin(principal: CurrentPrincipal) -> Principal:
 
 
 SuperAdmin = Annotated[Principal, Depends(require_superadmin)]
+
+
+async def require_admin(principal: CurrentPrincipal) -> Principal:
+    if principal.role not in (ADMIN, SUPERADMIN):
+        raise Forbidden("This action needs the ADMIN or SUPERADMIN role")
+    return principal
+
+
+Admin = Annotated[Principal, Depends(require_admin)]
 
 
 async def target_organization(

@@ -36,14 +36,16 @@ class PlaybackTokens:
         self._step = max(1, min(60, ttl_seconds // 10))
         self._clock = clock
         self._remember = remember
-        self._minted: dict[tuple[str, str, int], str] = {}
+        self._minted: dict[tuple[str, str, int, bool], str] = {}
 
-    def mint(self, organization_id: str, call_id: str) -> str:
+    def mint(self, organization_id: str, call_id: str, redacted: bool = False) -> str:
         expires = (int(self._clock()) + self._ttl) // self._step * self._step
-        known = (organization_id, call_id, expires)
+        known = (organization_id, call_id, expires, redacted)
         token = self._minted.get(known)
         if token is None:
             claims = {"aud": _AUDIENCE, "org": organization_id, "call": call_id, "exp": expires}
+            if redacted:  # opens the redacted copy only, whoever holds it
+                claims["redacted"] = True
             token = jwt.encode(claims, self._key, algorithm=_ALGORITHM)
             if len(self._minted) >= self._remember:
                 del self._minted[next(iter(self._minted))]  # the oldest
@@ -52,6 +54,11 @@ class PlaybackTokens:
 
     def organization_of(self, token: str, call_id: str) -> str:
         """The organisation the token was minted for, if it is valid, unexpired and for this call."""
+        return self.grant_of(token, call_id)[0]
+
+    def grant_of(self, token: str, call_id: str) -> tuple[str, bool]:
+        """(organisation, whether it opens only the redacted copy) of a valid, unexpired token for this
+        call."""
         try:
             claims = jwt.decode(
                 token,
@@ -66,7 +73,7 @@ class PlaybackTokens:
         organization_id, bound_call = claims.get("org"), claims.get("call")
         if not isinstance(organization_id, str) or bound_call != call_id:
             raise PlaybackTokenInvalid()
-        return organization_id
+        return organization_id, claims.get("redacted") is True
 
 
 class PlaybackLinks:
@@ -76,6 +83,6 @@ class PlaybackLinks:
         self._tokens = tokens
         self._base_url = base_url.rstrip("/")
 
-    def url(self, organization_id: str, call_id: str) -> str:
-        token = self._tokens.mint(organization_id, call_id)
+    def url(self, organization_id: str, call_id: str, redacted: bool = False) -> str:
+        token = self._tokens.mint(organization_id, call_id, redacted)
         return f"{self._base_url}/api/calls/{call_id}/recording/audio?token={token}"

@@ -1,4 +1,5 @@
-"""Which events a call's state announces to the organisation's endpoints (outbound/). Called at the end of
+"""Which events a call's state announces to the organisation's endpoints (outbound/), and its redacted
+copy asked for once it completed (calls/redaction_requests.py). Called at the end of
 every transaction that changes a call (provider webhooks, ingest, a transcript cached, a recording found
 on a read): it reads the call as that transaction sees it and emits each fact that now holds. A fact is
 emitted once however often it is announced (outbound/events.py), so announcing is always safe."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_relay.calls.models import RecordingDeletion
+from tether_relay.calls.redaction_requests import request_when_due
 from tether_relay.calls.repository import CallRepository
 from tether_relay.outbound.events import Fact, emit
 from tether_relay.outbound.repository import EndpointRepository
@@ -18,8 +20,12 @@ _FAILED = {"failed", "busy", "no-answer", "canceled"}
 
 async def announce(session: AsyncSession, call_id: str) -> None:
     state = await CallRepository(session).state_of(call_id)
-    if state is None or not await EndpointRepository(session).of_organization(state.organization_id):
-        return  # deleted, or (the common case) nobody listens
+    if state is None:
+        return  # deleted
+    completed = state.status == "completed" and bool(state.readable_recordings)
+    await request_when_due(session, state.organization_id, call_id, completed)
+    if not await EndpointRepository(session).of_organization(state.organization_id):
+        return  # (the common case) nobody listens
     ids = {"organization_id": state.organization_id, "call_id": call_id, "provider": state.provider}
     status = {"status": state.status}
     if state.status == "completed":

@@ -27,7 +27,8 @@ def recording_document(recording: Recording) -> dict[str, Any]:
     }
 
 
-def call_document(call: Call) -> dict[str, Any]:
+def call_document(call: Call, summaries: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """`summaries`: what a reader of redacted content sees of each call's summary (redaction_requests.py)."""
     return {
         "_id": call.id,
         "callId": call.id,
@@ -47,7 +48,7 @@ def call_document(call: Call) -> dict[str, Any]:
         "endTime": _iso(call.end_time),
         "duration": call.duration,
         "recordings": [recording_document(r) for r in call.recordings],
-        "summary": call.summary,
+        "summary": call.summary if summaries is None else summaries.get(call.id),
         "agentName": call.agent_name,
         "transcriptionStatus": call.transcription_status,
         "createdAt": _iso(call.created_at),

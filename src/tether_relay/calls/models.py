@@ -133,6 +133,32 @@ class RecordingDeletion(Base):
     provider_copy: Mapped[str] = mapped_column(String(16))
 
 
+class CallRedaction(Base):
+    """The redacted copy of a call's latest recording and transcript, made by the redaction job under
+    one policy (`policy_key`): pending, ready (the copy in our bucket, the transcript, the spans), or
+    failed. Non-admin readers get only this; deleting the recording deletes it."""
+
+    __tablename__ = "call_redactions"
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | ready | failed
+    policy: Mapped[Any] = mapped_column(JSONType)
+    policy_key: Mapped[str] = mapped_column(String(32))
+    recording_id: Mapped[str | None] = mapped_column(String(64))  # the recording it was made from
+    storage_bucket: Mapped[str | None] = mapped_column(String(16))
+    storage_key: Mapped[str | None] = mapped_column(String(1024))
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    duration: Mapped[float | None] = mapped_column(Float)
+    transcription_text: Mapped[str | None] = mapped_column(Text)
+    transcription_data: Mapped[Any | None] = mapped_column(JSONType)
+    summary: Mapped[str | None] = mapped_column(Text)
+    spans: Mapped[Any | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 @event.listens_for(Call, "before_insert")
 @event.listens_for(Call, "before_update")
 def _keep_sort_time(_mapper: object, _connection: object, call: Call) -> None:

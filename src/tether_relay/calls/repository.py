@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from tether_relay.auth.principal import Principal
-from tether_relay.calls.models import RECORDING_ORDER, Call, Recording, RecordingDeletion
+from tether_relay.calls.models import RECORDING_ORDER, Call, CallRedaction, Recording, RecordingDeletion
 from tether_relay.db import rowcount, storable, utcnow
 from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
@@ -439,9 +439,15 @@ class CallRepository:
             .where(Recording.call_id == call_id)
             .returning(Recording.storage_bucket, Recording.storage_key, Recording.transcript_key)
         )
+        # The redacted copy goes with the original: every copy, whoever could read it.
+        redacted = await self._session.execute(
+            delete(CallRedaction)
+            .where(CallRedaction.call_id == call_id)
+            .returning(CallRedaction.storage_bucket, CallRedaction.storage_key)
+        )
         return [
             StoredKey(bucket, key)
-            for bucket, *keys in removed.all()
+            for bucket, *keys in [*removed.all(), *redacted.all()]
             if bucket is not None
             for key in keys
             if key is not None
@@ -460,6 +466,12 @@ class CallRepository:
             )
             for storage_key, transcript_key in rows:
                 found.update(k for k in (storage_key, transcript_key) if k in batch)
+            redacted = await self._session.scalars(
+                select(CallRedaction.storage_key).where(
+                    CallRedaction.storage_bucket == bucket, CallRedaction.storage_key.in_(batch)
+                )
+            )
+            found.update(k for k in redacted if k is not None)
         return found
 
 

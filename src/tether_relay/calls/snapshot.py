@@ -29,8 +29,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from tether_relay import tracing
-from tether_relay.calls.models import RECORDING_ORDER, Call, Recording
+from tether_relay.calls.models import RECORDING_ORDER, Call, CallRedaction, Recording
+from tether_relay.organizations.models import Organization
 from tether_relay.providers.base import CallRef, RecordingRef
+
+
+@dataclass(frozen=True, slots=True)
+class RedactionRef:
+    """The call's redacted copy (calls/models.py CallRedaction), as the read needs it."""
+
+    status: str
+    policy_key: str
+    storage_bucket: str | None
+    storage_key: str | None
+    content_type: str | None
+    duration: float | None
+    transcription_text: str | None
+    transcription_data: Any | None
+    summary: str | None
+    requested_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +71,8 @@ class CallSnapshot:
     transcript_lease_until: datetime | None
     recording_deleted_at: datetime | None
     recording: RecordingRef | None
+    redaction_policy: Any | None  # the organisation's (redaction/policy.py), as stored
+    redaction: RedactionRef | None
 
     @property
     def ref(self) -> CallRef:
@@ -88,6 +107,20 @@ _RECORDING_COLUMNS = (
     Recording.transcript_key,
 )
 
+_REDACTION_COLUMNS = (
+    CallRedaction.status,
+    CallRedaction.policy_key,
+    CallRedaction.storage_bucket,
+    CallRedaction.storage_key,
+    CallRedaction.content_type,
+    CallRedaction.duration,
+    CallRedaction.transcription_text,
+    CallRedaction.transcription_data,
+    CallRedaction.summary,
+    CallRedaction.requested_at,
+)
+_COLUMNS = (*_CALL_COLUMNS, *_RECORDING_COLUMNS, Organization.redaction_policy, *_REDACTION_COLUMNS)
+
 # The latest recording, in the order Call.recordings lists them (created_at, then id).
 _newer = aliased(Recording)
 _LATEST_RECORDING = (
@@ -99,9 +132,11 @@ _LATEST_RECORDING = (
     .scalar_subquery()
 )
 _QUERY = (
-    select(*_CALL_COLUMNS, *_RECORDING_COLUMNS)
+    select(*_COLUMNS)
     .select_from(Call)
     .outerjoin(Recording, and_(Recording.call_id == Call.id, Recording.id == _LATEST_RECORDING))
+    .outerjoin(Organization, Organization.id == Call.organization_id)
+    .outerjoin(CallRedaction, CallRedaction.call_id == Call.id)
     .where(Call.id == bindparam("call_id"), Call.organization_id == bindparam("organization_id"))
 )
 
@@ -152,8 +187,7 @@ class _SQLiteReader:
         self._query = _Compiled(engine)
         dialect = engine.dialect
         self._decoders = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in (*_CALL_COLUMNS, *_RECORDING_COLUMNS)
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _COLUMNS
         )
         self._connection: sqlite3.Connection | None = None
 
@@ -224,7 +258,15 @@ async def _json_codec(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+_SPLITS = (
+    len(_CALL_COLUMNS),
+    len(_CALL_COLUMNS) + len(_RECORDING_COLUMNS),
+    len(_CALL_COLUMNS) + len(_RECORDING_COLUMNS) + 1,
+)
+
+
 def _snapshot(row: Sequence[Any]) -> CallSnapshot:
-    split = len(_CALL_COLUMNS)
-    recording = RecordingRef(*row[split:]) if row[split] is not None else None
-    return CallSnapshot(*row[:split], recording)  # type: ignore[call-arg]
+    calls, recordings, policy = _SPLITS
+    recording = RecordingRef(*row[calls:recordings]) if row[calls] is not None else None
+    redaction = RedactionRef(*row[policy:]) if row[policy] is not None else None
+    return CallSnapshot(*row[:calls], recording, row[recordings], redaction)  # type: ignore[call-arg]

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tether_relay.db import Base, UTCDateTime, utcnow
+from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
 
 
 class Organization(Base):
@@ -17,6 +18,8 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Recordings older than this are deleted by `tether-relay retention sweep`; None keeps them.
     retention_days: Mapped[int | None] = mapped_column(Integer)
+    # redaction/policy.py's Policy as JSON; None is off.
+    redaction_policy: Mapped[Any | None] = mapped_column(JSONType)
 
 
 class ProviderCredential(Base):

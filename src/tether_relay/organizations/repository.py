@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,3 +90,15 @@ class OrganizationRepository:
         organization = await self._session.get(Organization, organization_id)
         assert organization is not None
         organization.retention_days = days
+
+    async def redaction_policy(self, organization_id: str) -> Any | None:
+        """The organisation's redaction policy as stored (redaction/policy.py reads it); None is off."""
+        return await self._session.scalar(
+            select(Organization.redaction_policy).where(Organization.id == organization_id)
+        )
+
+    async def set_redaction_policy(self, organization_id: str, policy: dict[str, Any]) -> None:
+        await self.ensure(organization_id)
+        await self._session.execute(
+            update(Organization).where(Organization.id == organization_id).values(redaction_policy=policy)
+        )

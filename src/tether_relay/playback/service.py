@@ -86,8 +86,21 @@ class PlaybackService:
         self._recordings = recordings
         self._buckets = buckets
 
-    async def open(self, organization_id: str, call_id: str) -> Playback:
-        _, _, fetched = await self._recordings.audio_of(organization_id, call_id)
+    async def open(self, organization_id: str, call_id: str, redacted: bool = False) -> Playback:
+        """The call's audio: the redacted copy for readers of redacted content in an organisation that
+        redacts (calls/redaction_service.py decides), else the original."""
+        call = await self._recordings.visible(organization_id, call_id)
+        copy = await self._recordings.copy_for(call, redacted)
+        if copy is not None:
+            if copy.storage_bucket is None or copy.storage_key is None:
+                raise RecordingNotFound()
+            found = await _stored_or_none(
+                self._buckets.get(copy.storage_bucket), copy.storage_key, copy.content_type
+            )
+            if found is None:
+                raise RecordingNotFound()  # never the original in its place
+            return found
+        _, _, fetched = await self._recordings.original_audio(call)
         recording = fetched.recording
         if recording.storage_bucket is None or recording.storage_key is None:
             if isinstance(fetched.audio, InlineAudio):  # the provider's stream (Twilio, not archived)
@@ -106,6 +119,13 @@ class PlaybackService:
             raise RecordingNotFound()
         etag = f'"{recording.recording_id}-{size}"'
         return StoredPlayback(store, recording.storage_key, size, recording.content_type, etag)
+
+
+async def _stored_or_none(store: ObjectStore, key: str, content_type: str | None) -> Playback | None:
+    try:
+        return await stored_object(store, key, content_type or "audio/mpeg")
+    except StorageError:
+        return None
 
 
 async def stored_object(store: ObjectStore, key: str, content_type: str) -> Playback | None:

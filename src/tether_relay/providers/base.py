@@ -118,6 +118,8 @@ class Provider(Protocol):
     name: str
     # False when the transcript arrives with the call (ingest) and there is nothing to fetch.
     fetches_transcripts: bool
+    # True when answers carry the audio's bytes (`audioData`), not a signed URL: our copies are too.
+    inline_audio: bool
 
     async def audio(self, call: CallRef, recording: RecordingRef | None) -> FetchedAudio: ...
 

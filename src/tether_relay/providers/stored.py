@@ -60,6 +60,7 @@ class ExternalProvider:
 
     name = "external"
     fetches_transcripts = False
+    inline_audio = False
 
     def __init__(self, stored: StoredAudio) -> None:
         self._stored = stored

@@ -11,6 +11,7 @@ from tether_relay.api.deps import CurrentPrincipal, SessionDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.types import CallId, StoredText
 from tether_relay.calls.document import call_document
+from tether_relay.calls.redaction_requests import readable_summaries, wants_redacted
 from tether_relay.calls.repository import CallRepository
 from tether_relay.errors import CallNotFound
 
@@ -57,7 +58,10 @@ async def list_call_history(
     calls, total = await CallRepository(session).history(
         principal, contact_id=contactId, user_id=userId, status=status, limit=limit, offset=offset
     )
-    return {"success": True, "calls": [call_document(c) for c in calls], "total": total}
+    summaries = await readable_summaries(
+        session, principal.organization_id, wants_redacted(principal.role), [c.id for c in calls]
+    )
+    return {"success": True, "calls": [call_document(c, summaries) for c in calls], "total": total}
 
 
 @router.get(
@@ -73,4 +77,7 @@ async def get_call(
     call = await CallRepository(session).get_visible_to(principal, call_id)
     if call is None:
         raise CallNotFound()
-    return {"success": True, "call": call_document(call)}
+    summaries = await readable_summaries(
+        session, principal.organization_id, wants_redacted(principal.role), [call.id]
+    )
+    return {"success": True, "call": call_document(call, summaries)}

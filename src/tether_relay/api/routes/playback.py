@@ -16,7 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from tether_relay.api.deps import RuntimeDep, authenticate, bearer_scheme
 from tether_relay.api.errors import error_responses
 from tether_relay.api.ranged import ranged
-from tether_relay.api.routes.recordings import CallIdPath
+from tether_relay.api.routes.recordings import REDACTED_DESCRIPTION, CallIdPath
+from tether_relay.calls.redaction_requests import wants_redacted
 from tether_relay.errors import Unauthorized
 
 router = APIRouter(tags=["Calls"])
@@ -57,14 +58,17 @@ async def get_call_recording_audio(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     token: Annotated[str | None, Query(description="The playback token from `playbackUrl`.")] = None,
+    redacted: Annotated[bool, Query(description=REDACTED_DESCRIPTION)] = False,
 ) -> Response:
     if credentials is not None:
-        organization_id = (await authenticate(runtime, credentials.credentials)).organization_id
+        principal = await authenticate(runtime, credentials.credentials)
+        organization_id, redacted = principal.organization_id, wants_redacted(principal.role, redacted)
     elif token:
-        organization_id = runtime.playback_tokens.organization_of(token, call_id)
+        organization_id, by_token = runtime.playback_tokens.grant_of(token, call_id)
+        redacted = redacted or by_token
     else:
         raise Unauthorized("Missing bearer token or playback token")
-    playback = await runtime.playback.open(organization_id, call_id)
+    playback = await runtime.playback.open(organization_id, call_id, redacted)
     if _matches(request.headers.get("if-none-match"), playback.etag):
         await playback.aclose()
         headers = {"Accept-Ranges": "bytes", "ETag": playback.etag, "Cache-Control": "private, no-store"}

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from tether_relay.api.deps import CurrentPrincipal, RuntimeDep
 from tether_relay.api.errors import error_responses
-from tether_relay.api.routes.recordings import CallIdPath
+from tether_relay.api.routes.recordings import CallIdPath, RedactedQuery
 from tether_relay.errors import TranscriptNotFound
 from tether_relay.transcripts.exports import MEDIA_TYPES, Format, export
 from tether_relay.transcripts.model import utterances_of
@@ -47,8 +47,9 @@ async def get_call_transcript(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     fmt: Annotated[Format, Query(alias="format")] = "json",
+    redacted: RedactedQuery = False,
 ) -> Response:
-    found = await runtime.recordings.transcript_of(principal, call_id)
+    found = await runtime.recordings.transcript_of(principal, call_id, redacted)
     utterances = utterances_of(found.data)
     if utterances is not None:
         body = export(utterances, fmt, found.duration)

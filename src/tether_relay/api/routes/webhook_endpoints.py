@@ -7,15 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from tether_relay.api.deps import CurrentPrincipal, RuntimeDep
+from tether_relay.api.deps import Admin, RuntimeDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.late_body import documented_body, validated_body
 from tether_relay.api.types import StoredText
-from tether_relay.auth.principal import ADMIN, SUPERADMIN, Principal
-from tether_relay.errors import Forbidden
 from tether_relay.outbound.endpoints import LoggedDelivery, NewEndpoint
 from tether_relay.outbound.events import EventType
 from tether_relay.outbound.models import Delivery, WebhookEndpoint
@@ -23,13 +21,6 @@ from tether_relay.outbound.models import Delivery, WebhookEndpoint
 router = APIRouter(tags=["Webhooks"])
 
 
-async def require_admin(principal: CurrentPrincipal) -> Principal:
-    if principal.role not in (ADMIN, SUPERADMIN):
-        raise Forbidden("Managing webhook endpoints needs the ADMIN role")
-    return principal
-
-
-Admin = Annotated[Principal, Depends(require_admin)]
 # Anything storable up to 64 characters is looked up (and not found); a NUL never reaches the database.
 EndpointId = Annotated[StoredText, Path(max_length=64, description="The endpoint's id (`ep_…`).")]
 DeliveryId = Annotated[StoredText, Path(max_length=64, description="The delivery's id (`dlv_…`).")]

@@ -35,6 +35,7 @@ _PENDING = {"initiated", "in-progress", "processing"}
 class ElevenLabsProvider:
     name = "elevenlabs"
     fetches_transcripts = True
+    inline_audio = False
 
     def __init__(self, client: ElevenLabsClient, credentials: CredentialStore, stored: StoredAudio) -> None:
         self._client = client

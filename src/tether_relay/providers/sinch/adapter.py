@@ -22,6 +22,7 @@ def transcript_key_for(recording_key: str) -> str:
 class SinchProvider:
     name = "sinch"
     fetches_transcripts = True
+    inline_audio = False
 
     def __init__(self, stored: StoredAudio) -> None:
         self._stored = stored

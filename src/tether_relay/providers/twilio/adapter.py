@@ -38,6 +38,7 @@ RECORDING_PROCESSING = frozenset({"in-progress", "paused", "stopped", "processin
 class TwilioProvider:
     name = "twilio"
     fetches_transcripts = True
+    inline_audio = True  # the contract answers Twilio audio as a data: URI, never a URL to Twilio
 
     def __init__(self, client: TwilioClient, credentials: CredentialStore, stored: StoredAudio) -> None:
         self._client = client

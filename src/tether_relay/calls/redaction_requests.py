@@ -1,0 +1,69 @@
+"""Asking for a call's redacted copy, and the rule of who reads only redacted content (shared by the
+writes that complete a call, the redaction service, and the read routes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tether_relay.auth.principal import ADMIN, SUPERADMIN
+from tether_relay.calls.models import CallRedaction
+from tether_relay.calls.redaction_repository import RedactionRepository
+from tether_relay.db import utcnow
+from tether_relay.jobs.queue import Job, enqueue
+from tether_relay.organizations.repository import OrganizationRepository
+from tether_relay.redaction.policy import Policy
+
+REDACT_CALL = "redact-call"
+
+
+def redact_job(organization_id: str, call_id: str) -> Job:
+    return Job(
+        REDACT_CALL,
+        {"organizationId": organization_id, "callId": call_id},
+        dedupe_key=f"{REDACT_CALL}:{call_id}",
+    )
+
+
+def wants_redacted(role: str | None, asked: bool = False) -> bool:
+    """Whether a reader gets the redacted copy when the organisation redacts: every role but the admins',
+    and admins who ask for it."""
+    return asked or role not in (ADMIN, SUPERADMIN)
+
+
+async def request_when_due(
+    session: AsyncSession, organization_id: str, call_id: str, completed: bool
+) -> None:
+    """In the transaction of a write to a call: ask for its redacted copy once the call has completed and
+    the organisation redacts (once per policy: asking again does nothing)."""
+    if not completed:
+        return
+    policy = Policy.from_json(await OrganizationRepository(session).redaction_policy(organization_id))
+    if policy.enabled and await RedactionRepository(session).request(
+        organization_id, call_id, policy, utcnow()
+    ):
+        await enqueue(session, redact_job(organization_id, call_id))
+
+
+async def readable_summaries(
+    session: AsyncSession, organization_id: str, redacted: bool, call_ids: Sequence[str]
+) -> dict[str, str | None] | None:
+    """For a reader of redacted content in an organisation that redacts: each call's redacted summary
+    (None until its copy is ready: no summary rather than the original). None: summaries as they are."""
+    if not redacted or not call_ids:
+        return None
+    policy = Policy.from_json(await OrganizationRepository(session).redaction_policy(organization_id))
+    if not policy.enabled:
+        return None
+    rows = await session.execute(
+        select(CallRedaction.call_id, CallRedaction.summary).where(
+            CallRedaction.call_id.in_(list(call_ids)),
+            CallRedaction.status == "ready",
+            CallRedaction.policy_key == policy.key,
+        )
+    )
+    ready: dict[str, Any] = {call_id: summary for call_id, summary in rows}
+    return {call_id: ready.get(call_id) for call_id in call_ids}
