@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from tether_relay.api.deps import Admin, RuntimeDep
+from tether_relay.api.deps import Admin, CurrentPrincipal, RuntimeDep, require_admin
 from tether_relay.api.errors import error_responses
 from tether_relay.api.late_body import documented_body, validated_body
 from tether_relay.api.routes.recordings import CallIdPath
@@ -99,10 +99,13 @@ async def set_policy(request: Request, admin: Admin, runtime: RuntimeDep) -> Pol
         "the kind found, the index of the utterance) and the policy it was made under."
     ),
 )
-async def get_manifest(call_id: CallIdPath, admin: Admin, runtime: RuntimeDep) -> ManifestAnswer:
-    call = await runtime.snapshots.visible(admin.organization_id, call_id)
+async def get_manifest(
+    call_id: CallIdPath, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> ManifestAnswer:
+    call = await runtime.snapshots.visible(principal.organization_id, call_id)
     if call is None:
-        raise CallNotFound()
+        raise CallNotFound()  # before the role check: another organisation's call stays a 404
+    await require_admin(principal)
     manifest = await runtime.redactions.manifest(call)
     if manifest is None:
         raise RedactionNotFound()
