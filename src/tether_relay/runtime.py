@@ -179,6 +179,9 @@ def build_runtime(settings: Settings) -> Runtime:
             settings.webhook_retry_schedule,
             timedelta(seconds=settings.webhook_disable_after_seconds),
             turn=timedelta(seconds=settings.webhook_timeout_seconds + 5),
+            # Half the job workers at most for one organisation's attempts: its slow endpoints never
+            # hold back another organisation's deliveries.
+            organisation_turns=max(1, settings.job_concurrency // 2),
         ),
     )
     return Runtime(

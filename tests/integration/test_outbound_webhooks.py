@@ -318,6 +318,80 @@ async def test_rotation_signs_with_both_secrets_and_replay_resends_the_same_id(
     assert len(again.headers["webhook-signature"].split(" ")) == 2
 
 
+async def test_rotations_at_once_each_keep_the_secret_the_last_one_made(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    created = await register(client, receiver, "/rotated", events=["call.completed"])
+    endpoint_id = created["endpoint"]["id"]
+
+    answers = await asyncio.gather(
+        *(
+            client.post(f"/api/webhooks/endpoints/{endpoint_id}/rotate-secret", headers=auth(ORG))
+            for _ in range(6)
+        )
+    )
+
+    secrets = [answer.json()["secret"] for answer in answers]
+    receiver.secrets["/rotated"].extend(secrets)
+    await ingest(client)
+    await until(lambda: len(receiver.at("/rotated")) == 1)
+    (delivery,) = receiver.at("/rotated")
+    # The current secret and the one it replaced: two of the six, never the original (each rotation
+    # replaced the previous one's secret, none was lost).
+    assert len(delivery.verified_by) == 2
+    assert created["secret"] not in delivery.verified_by
+
+
+async def test_concurrent_registrations_cannot_pass_the_cap(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/api/webhooks/endpoints", json={"url": receiver.url(f"/many/{n}")}, headers=auth(ORG)
+            )
+            for n in range(30)
+        )
+    )
+
+    assert sorted(answer.status_code for answer in answers) == [201] * 20 + [409] * 10
+    listed = (await client.get("/api/webhooks/endpoints", headers=auth(ORG))).json()["endpoints"]
+    assert len(listed) == 20
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [
+        {
+            "jobs_in_process": True,
+            "job_concurrency": 4,
+            "webhook_allow_private_urls": True,
+            "webhook_timeout_seconds": 30.0,
+        }
+    ],
+)
+async def test_one_organisations_stuck_endpoints_never_hold_back_anothers(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    """Four stuck endpoints of one organisation, as many as the job workers: it gets half of them at
+    most, and the other organisation's endpoint gets its events meanwhile."""
+    gates = []
+    for n in range(4):
+        await register(client, receiver, f"/stuck/{n}")
+        gates.append(receiver.hold(f"/stuck/{n}"))
+    await register(client, receiver, "/theirs", org=OTHER)
+    await ingest(client)
+    await until(lambda: sum(receiver.in_flight.values()) >= 2, seconds=10)
+    await ingest(client, org=OTHER)
+    try:
+        await until(lambda: len(receiver.at("/theirs")) == 3, seconds=20)
+        assert sum(receiver.in_flight[f"/stuck/{n}"] for n in range(4)) <= 2
+    finally:
+        for gate in gates:
+            gate.set()
+    await until(lambda: sum(len(receiver.at(f"/stuck/{n}")) for n in range(4)) == 12, seconds=60)
+
+
 @pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private_urls": False}])  # the default
 async def test_private_urls_are_refused_unless_allowed(client: httpx.AsyncClient, receiver: Receiver) -> None:
     for url in (receiver.url("/x"), "https://127.0.0.1/x", "https://10.0.0.8/x", "ftp://example.com/x"):

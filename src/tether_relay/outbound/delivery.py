@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay import metrics
 from tether_relay.db import utcnow
 from tether_relay.jobs.queue import enqueue
+from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.outbound.events import delivery_job
 from tether_relay.outbound.models import DeliveryAttempt
 from tether_relay.outbound.repository import DeliveryRepository, EndpointRepository, Pending
@@ -26,6 +27,8 @@ log = logging.getLogger("tether_relay.outbound")
 
 MAX_RETRY_AFTER = timedelta(days=1)
 TURN_MARGIN_SECONDS = 0.05
+# How often a delivery waiting for its organisation's turns looks again.
+ORGANISATION_POLL_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class DeliveryPolicy:
     disable_after: timedelta
     # How long one attempt may hold its endpoint: the attempt's own time cap, and a margin.
     turn: timedelta = timedelta(seconds=20)
+    # Attempts one organisation may have under way at once, across its endpoints.
+    organisation_turns: int = 2
 
 
 class Deliverer:
@@ -89,6 +94,16 @@ class Deliverer:
                 await enqueue(
                     session, delivery_job(pending.delivery.id, attempt, after=fallback, replay=True)
                 )
+                return False
+            # One organisation's turns are taken one at a time (its row locked), and only so many at once.
+            organization_id = pending.endpoint.organization_id
+            await OrganizationRepository(session).lock(organization_id)
+            busy, free_at = await endpoints.turns_of(organization_id, now)
+            if busy >= self._policy.organisation_turns:
+                # A turn usually ends long before its cap (free_at): look again soon, not then.
+                wait = min(max(((free_at or now) - now).total_seconds(), 0.0), ORGANISATION_POLL_SECONDS)
+                wait += TURN_MARGIN_SECONDS
+                await enqueue(session, delivery_job(pending.delivery.id, attempt, after=wait, replay=True))
                 return False
             busy_until = await endpoints.take_turn(pending.endpoint.id, now, turn)
             if busy_until is None:

@@ -14,6 +14,7 @@ from tether_relay.db import utcnow
 from tether_relay.errors import Conflict, DeliveryNotFound, EndpointNotFound, ValidationFailed
 from tether_relay.ids import new_endpoint_id
 from tether_relay.jobs.queue import enqueue
+from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.outbound.events import EVENT_TYPES, delivery_job
 from tether_relay.outbound.models import Delivery, DeliveryAttempt, OutboundEvent, WebhookEndpoint
 from tether_relay.outbound.repository import MAX_ENDPOINTS, DeliveryRepository, EndpointRepository
@@ -74,6 +75,8 @@ class EndpointService:
             created_at=self._clock(),
         )
         async with self._sessions.begin() as session:
+            # Counted and added one request at a time per organisation: concurrent ones cannot pass the cap.
+            await OrganizationRepository(session).lock(organization_id)
             endpoints = EndpointRepository(session)
             if await endpoints.count(organization_id) >= MAX_ENDPOINTS:
                 raise Conflict(f"An organisation may have at most {MAX_ENDPOINTS} webhook endpoints")
@@ -93,6 +96,8 @@ class EndpointService:
         """A new secret signs from now on; the one it replaces signs too for the next 24 hours."""
         secret = new_secret()
         async with self._sessions.begin() as session:
+            # One rotation at a time (SQLite ignores FOR UPDATE): each keeps the secret the last one made.
+            await OrganizationRepository(session).lock(organization_id)
             endpoint = await EndpointRepository(session).get(organization_id, endpoint_id, lock=True)
             if endpoint is None:
                 raise EndpointNotFound()

@@ -53,6 +53,17 @@ class EndpointRepository:
         query = select(func.count()).where(WebhookEndpoint.organization_id == organization_id)
         return int(await self._session.scalar(query) or 0)
 
+    async def turns_of(self, organization_id: str, now: datetime) -> tuple[int, datetime | None]:
+        """How many of the organisation's endpoints have an attempt under way, and when the first ends."""
+        count, first = (
+            await self._session.execute(
+                select(func.count(), func.min(WebhookEndpoint.sending_until)).where(
+                    WebhookEndpoint.organization_id == organization_id, WebhookEndpoint.sending_until > now
+                )
+            )
+        ).one()
+        return int(count or 0), first
+
     def add(self, endpoint: WebhookEndpoint) -> None:
         self._session.add(endpoint)
 
