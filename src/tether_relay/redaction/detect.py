@@ -38,10 +38,13 @@ class _Token:
 
 
 _DIGIT_WORDS = {
-    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
     "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
+# What speech recognition writes for a digit said among digits ("for one one one" is 4111).
+_HOMOPHONES = {"oh": "0", "o": "0", "for": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
 _REPEATS = {"double": 2, "triple": 3}
+_AMONG_DIGITS = {*_DIGIT_WORDS, *_REPEATS, "oh", "o"}
 _TENS = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"}
 _JOINERS = {"-", "dash", "hyphen", "/"}  # said or written between groups of digits
 _NUMERIC = re.compile(r"^\+?[\d().\-/]*\d[\d().\-/]*$")
@@ -90,17 +93,17 @@ def _numbers(tokens: list[_Token], entities: Collection[str]) -> list[Found]:
 
 def _spoken_digits(tokens: list[_Token]) -> tuple[list[str], list[int]]:
     """Words for text2num with single digits already digits ("double four" is "4 4"; "oh" is 0 beside
-    other digits; "forty five" left to text2num), each with the index of the token it came from."""
+    other digits, as are "for", "to" and "ate"; "forty five" left to text2num), each with the index of
+    the token it came from."""
     words: list[str] = []
     origin: list[int] = []
     bare = [_bare(t.text) for t in tokens]
     for index, word in enumerate(bare):
         for part in re.split(r"(?<=[a-z])-(?=[a-z])", word):  # "four-one-one", not "415-555"
             digit = _DIGIT_WORDS.get(part)
-            if part in ("oh", "o") and not (
-                _is_digit_word(bare, index - 1) or _is_digit_word(bare, index + 1)
-            ):
-                digit = None
+            if part in _HOMOPHONES:  # a digit only beside another digit
+                beside = _is_digit_word(bare, index - 1) or _is_digit_word(bare, index + 1)
+                digit = _HOMOPHONES[part] if beside else None
             if words and words[-1] in _TENS and part != "zero":
                 digit = None  # "forty five" is 45: text2num's to join
             if digit is not None and words and words[-1] in _REPEATS and origin[-1] == index - 1:
@@ -115,7 +118,8 @@ def _spoken_digits(tokens: list[_Token]) -> tuple[list[str], list[int]]:
 
 
 def _is_digit_word(bare: list[str], index: int) -> bool:
-    return 0 <= index < len(bare) and (bare[index] in _DIGIT_WORDS or bare[index].isdigit())
+    """A digit, said or written, or a word said among digits ("double", "oh")."""
+    return 0 <= index < len(bare) and (bare[index] in _AMONG_DIGITS or bare[index].isdigit())
 
 
 def _bare(token: str) -> str:
