@@ -13,10 +13,11 @@ import shutil
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page, Response, async_playwright
 
-from tests.conftest import token_for
+from tests.conftest import auth, token_for
 from tests.factories import make_call
 from tests.processes import service_env, service_process
 from tether_relay.demo import demo_audio
@@ -97,5 +98,64 @@ async def test_the_player_plays_seeks_and_highlights(
                 if SCREENSHOT:
                     await page.evaluate("document.getElementById('audio').pause()")
                     await page.screenshot(path=SCREENSHOT, full_page=True)
+            finally:
+                await browser.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_non_admin_plays_the_redacted_copy(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    """The organisation redacts: a USER's player shows the redacted transcript and plays the redacted copy
+    through its playback link (the first read asks for the copy; the page is opened again once made)."""
+    assert CHROMIUM is not None, "CI must install Chromium (.ci/run does)"
+    said = [*TRANSCRIPT[:1], {"role": "user", "message": "My social is 123-45-6789.", "timestamp": 3.0}]
+    call = await make_call(
+        runtime,
+        ORG,
+        audio=demo_audio(seconds=10.0),
+        recording={"content_type": "audio/wav", "duration": 10.0},
+        transcription_data=said,
+        duration=10.0,
+    )
+    env = service_env(settings.database_url, settings.data_dir, job_retry_first_seconds="0.5")
+    with service_process(env, tmp_path, "player-redacted") as service:
+        async with httpx.AsyncClient(base_url=service.url) as http:
+            policy = {"enabled": True}
+            answer = await http.post("/api/calls/redaction/config", json=policy, headers=auth(ORG))
+            assert answer.status_code == 200
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+            )
+            try:
+                page = await browser.new_page()
+                played: list[str] = []
+                page.on("response", lambda r: played.append(r.url) if "/recording/audio" in r.url else None)
+                utterances = page.locator("#transcript li")
+                deadline = time.monotonic() + 30
+                await page.goto(f"{service.url}/player/{call.id}#token={token_for(ORG, 'USER')}")
+                while not await eventually(
+                    page, "document.querySelectorAll('#transcript li').length > 0", 2.0
+                ):
+                    assert time.monotonic() < deadline, "the redacted copy was never made"
+                    await page.reload()  # the same address again: a goto would only move to the fragment
+                transcript = await page.locator("#transcript").inner_text()
+                assert "[US_SSN]" in transcript
+                assert "6789" not in transcript
+                assert await utterances.count() == 2
+
+                await page.evaluate("document.getElementById('audio').play()")
+                assert await eventually(page, "document.getElementById('audio').currentTime > 0.5", 10.0)
+                assert played
+                source = await page.evaluate("document.getElementById('audio').currentSrc")
+                async with httpx.AsyncClient() as http:
+                    heard = (await http.get(source)).content
+                    original = (
+                        await http.get(
+                            f"{service.url}/api/calls/{call.id}/recording/audio", headers=auth(ORG)
+                        )
+                    ).content
+                assert heard != original  # the copy, not the original
             finally:
                 await browser.close()
