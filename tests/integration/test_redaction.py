@@ -6,18 +6,26 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.audio import tone
-from tests.conftest import auth
+from tests.conftest import auth, superadmin
+from tests.fakes import senders
+from tests.fakes.twilio import TwilioFake, sid
 from tests.jobs import until
+from tether_relay.calls.models import Call
+from tether_relay.calls.storage_sweep import StorageSweep
 from tether_relay.redaction.audio import rms
+from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
 ORG = "org-a"
+RECORDING_HOOK, STATUS_HOOK = "/api/webhook/calls/twilio/recording", "/api/webhook/calls/twilio/status"
 AUDIO = tone(seconds=20.0)
 DIGIT_WORDS = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "forty"}
 
@@ -266,3 +274,59 @@ async def test_deleting_the_recording_deletes_the_redacted_copy_and_the_sweep_ke
 
     assert [p for p in (settings.data_dir / "storage").rglob("*") if p.is_file()] == []
     assert (await read(client, call_id)).json()["code"] == "RECORDING_DELETED"
+
+
+async def test_a_twilio_call_is_redacted_from_our_archived_copy_by_its_word_times(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    config = twilio.credentials_config(with_service=True)
+    assert (
+        await client.post("/api/calls/providers/config", json=config, headers=superadmin(ORG))
+    ).status_code == 200
+    await set_policy(client)
+    recording = twilio.add_recording(call_sid := sid("CA"), AUDIO, duration="20")
+    twilio.add_intelligence_transcript(
+        recording.sid,
+        [(2, 0.5, 2.0, "Thanks for calling."), (1, 2.5, 6.0, "My card is 4111 1111 1111 1111 thanks.")],
+    )
+    params = {
+        "AccountSid": twilio.account_sid,
+        "CallSid": call_sid,
+        "RecordingSid": recording.sid,
+        "RecordingStatus": "completed",
+        "RecordingDuration": "20",
+    }
+    body, headers = senders.twilio(RECORDING_HOOK, params, twilio.auth_token)
+    assert (await client.post(RECORDING_HOOK, content=body, headers=headers)).status_code == 200
+    status = {
+        "AccountSid": twilio.account_sid,
+        "CallSid": call_sid,
+        "CallStatus": "completed",
+        "CallDuration": "20",
+    }
+    body, headers = senders.twilio(STATUS_HOOK, status, twilio.auth_token)
+    assert (await client.post(STATUS_HOOK, content=body, headers=headers)).status_code == 200
+    async with runtime.sessions() as session:
+        call_id = (await session.scalars(select(Call.id))).one()
+
+    answer = await ready(client, call_id)
+
+    assert_nothing_said(answer["transcriptionText"])
+    heard = base64.b64decode(answer["audioData"].split(",", 1)[1])  # Twilio calls answer inline
+    (card,) = (await client.get(f"/api/calls/{call_id}/recording/redactions", headers=auth(ORG))).json()[
+        "spans"
+    ]
+    assert 2.5 < card["start"] < card["end"] < 6.0  # its words' times, not the sentence's
+    assert rms(heard, card["start"] + 0.03, card["end"] - 0.03) < 0.002
+    assert rms(heard, 0.5, 2.0) == pytest.approx(rms(AUDIO, 0.5, 2.0), rel=0.1)
+    assert twilio.media_served[recording.sid] == 1  # the archive's one download; the copy is made from ours
+
+
+async def test_the_storage_sweep_keeps_a_redacted_copy(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    await set_policy(client)
+    call_id = await ingest(client)
+    body = await ready(client, call_id)
+
+    await StorageSweep(runtime.sessions, runtime.buckets).sweep(grace=timedelta(0))
+
+    assert (await client.get(body["audioUrl"])).status_code == 200
