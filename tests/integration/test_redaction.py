@@ -65,9 +65,9 @@ def settings_overrides() -> dict[str, Any]:
     return {"jobs_in_process": True, "job_retry_first_seconds": 0.2}
 
 
-async def ingest(client: httpx.AsyncClient, audio: bytes = AUDIO) -> str:
-    api_key = (await client.get("/api/user/api-key", headers=auth(ORG))).json()["data"]["apiKey"]
-    body = {
+def call_body(audio: bytes = AUDIO) -> dict[str, Any]:
+    """An ingest body: the call whose words spell the numbers, on `audio`."""
+    return {
         "direction": "inbound",
         "fromNumber": "+14165550100",
         "toNumber": "+14165550199",
@@ -77,8 +77,12 @@ async def ingest(client: httpx.AsyncClient, audio: bytes = AUDIO) -> str:
         "summary": SUMMARY,
         "recording": base64.b64encode(audio).decode(),
     }
+
+
+async def ingest(client: httpx.AsyncClient, audio: bytes = AUDIO) -> str:
+    api_key = (await client.get("/api/user/api-key", headers=auth(ORG))).json()["data"]["apiKey"]
     response = await client.post(
-        "/api/calls/ingest", json=body, headers={"Authorization": f"Bearer {api_key}"}
+        "/api/calls/ingest", json=call_body(audio), headers={"Authorization": f"Bearer {api_key}"}
     )
     assert response.status_code == 200, response.text
     return str(response.json()["callId"])

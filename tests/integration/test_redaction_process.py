@@ -7,7 +7,6 @@ the spans."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from pathlib import Path
 
@@ -17,9 +16,8 @@ import pytest
 from tests.conftest import auth
 from tests.integration.test_redaction import (
     AUDIO,
-    SUMMARY,
-    TRANSCRIPT,
     assert_nothing_said,
+    call_body,
     said_in,
     without_times,
 )
@@ -42,18 +40,8 @@ async def test_a_non_admin_of_a_redacting_organisation_never_reads_or_hears_the_
                 await http.post("/api/calls/redaction/config", json=policy, headers=auth(ORG))
             ).status_code == 200
             key = (await http.get("/api/user/api-key", headers=auth(ORG))).json()["data"]["apiKey"]
-            call = {
-                "direction": "inbound",
-                "fromNumber": "+14165550100",
-                "toNumber": "+14165550199",
-                "duration": 20,
-                "status": "completed",
-                "transcript": TRANSCRIPT,
-                "summary": SUMMARY,
-                "recording": base64.b64encode(AUDIO).decode(),
-            }
             ingested = await http.post(
-                "/api/calls/ingest", json=call, headers={"Authorization": f"Bearer {key}"}
+                "/api/calls/ingest", json=call_body(), headers={"Authorization": f"Bearer {key}"}
             )
             assert ingested.status_code == 200, ingested.text
             call_id = ingested.json()["callId"]

@@ -6,29 +6,21 @@ from __future__ import annotations
 import re
 
 import pytest
+from bench.redaction_recall import WORDS, grouped, luhn, spoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tether_relay.redaction.detect import ENTITIES, find
 from tether_relay.redaction.text import redact_text
 
-WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 SENTENCES = st.sampled_from(
     ["my number is {} thanks", "{}", "it's {}.", "Okay, {}, got it", "so that is {} and that's all"]
 )
 digit = st.integers(0, 9).map(str)
 
 
-def luhn_completed(body: str) -> str:
-    total = 0
-    for position, char in enumerate(reversed(body)):
-        value = int(char) * (1 if position % 2 else 2)
-        total += value - 9 if value > 9 else value
-    return body + str((10 - total % 10) % 10)
-
-
 cards = st.builds(
-    lambda prefix, rest: luhn_completed(prefix + "".join(rest)),
+    lambda prefix, rest: luhn(prefix + "".join(rest)),
     st.sampled_from(["4", "51", "37", "6011"]),
     st.lists(digit, min_size=11, max_size=11),
 ).filter(lambda c: 13 <= len(c) <= 19)
@@ -46,29 +38,6 @@ phones = st.builds(
 )
 
 
-def spoken(digits: str, draw: st.DrawFn) -> str:
-    """Digit by digit, sometimes "oh" for zero and "double" for a pair."""
-    said: list[str] = []
-    i = 0
-    while i < len(digits):
-        if i + 1 < len(digits) and digits[i] == digits[i + 1] and draw(st.booleans()):
-            said += ["double", WORDS[int(digits[i])]]
-            i += 2
-            continue
-        said.append("oh" if digits[i] == "0" and draw(st.booleans()) else WORDS[int(digits[i])])
-        i += 1
-    return " ".join(said)
-
-
-def grouped(digits: str, sizes: list[int], separator: str) -> str:
-    groups, position = [], 0
-    for size in sizes:
-        groups.append(digits[position : position + size])
-        position += size
-    groups.append(digits[position:])
-    return separator.join(g for g in groups if g)
-
-
 @st.composite
 def said_as(draw: st.DrawFn, numbers: st.SearchStrategy[str], sizes: list[int]) -> tuple[str, str]:
     """(the number's digits, the number as written or said)."""
@@ -78,7 +47,7 @@ def said_as(draw: st.DrawFn, numbers: st.SearchStrategy[str], sizes: list[int]) 
         return digits, digits
     if form == "grouped":
         return digits, grouped(digits, sizes, draw(st.sampled_from([" ", "-", " - ", "."])))
-    return digits, spoken(digits, draw)
+    return digits, spoken(digits, lambda: draw(st.booleans()))
 
 
 def assert_found(text: str, said: str, entity: str) -> None:
