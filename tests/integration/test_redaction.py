@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tests.audio import tone
 from tests.conftest import auth, superadmin
+from tests.factories import make_twilio_call
 from tests.fakes import senders
 from tests.fakes.twilio import TwilioFake, sid
 from tests.jobs import until
@@ -334,3 +335,24 @@ async def test_the_storage_sweep_keeps_a_redacted_copy(client: httpx.AsyncClient
     await StorageSweep(runtime.sessions, runtime.buckets).sweep(grace=timedelta(0))
 
     assert (await client.get(body["audioUrl"])).status_code == 200
+
+
+async def test_a_call_whose_recording_we_do_not_know_never_reaches_the_providers_original(
+    client: httpx.AsyncClient, runtime: Runtime, twilio: TwilioFake
+) -> None:
+    """A Twilio call whose recording webhook was lost: an admin's read would find the recording at
+    Twilio; a reader of redacted content must not get it that way."""
+    config = twilio.credentials_config()
+    assert (
+        await client.post("/api/calls/providers/config", json=config, headers=superadmin(ORG))
+    ).status_code == 200
+    await set_policy(client)
+    twilio.add_recording(call_sid := sid("CA"), AUDIO, duration="20")
+    call = await make_twilio_call(runtime, ORG, call_sid, None, status="completed")
+
+    response = await read(client, call.id)
+    ringing = await make_twilio_call(runtime, ORG, sid("CA"), None, status="ringing")
+
+    assert (response.status_code, response.json()["code"]) == (404, "RECORDING_NOT_FOUND")
+    assert twilio.plan.count("/Recordings") == 0  # Twilio was not asked
+    assert (await read(client, ringing.id)).json()["code"] == "RECORDING_NOT_READY"

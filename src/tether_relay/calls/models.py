@@ -10,6 +10,9 @@ from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
 from tether_relay.ids import new_call_id, new_recording_id
 from tether_relay.providers.base import RecordingRef
 
+# Call statuses (set by the providers' webhooks) before the call has ended.
+CALL_IN_PROGRESS = frozenset({"initiated", "queued", "ringing", "in-progress", "answered"})
+
 
 class Call(Base):
     __tablename__ = "calls"

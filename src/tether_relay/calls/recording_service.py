@@ -17,6 +17,7 @@ from tether_relay.auth.playback import PlaybackLinks
 from tether_relay.auth.principal import Principal
 from tether_relay.calls.announcements import announce
 from tether_relay.calls.archive_service import archive_job
+from tether_relay.calls.models import CALL_IN_PROGRESS
 from tether_relay.calls.redaction_requests import wants_redacted
 from tether_relay.calls.redaction_service import RedactionService
 from tether_relay.calls.repository import CallRepository, NewRecording
@@ -41,9 +42,6 @@ from tether_relay.providers.base import (
 from tether_relay.providers.registry import ProviderRegistry
 from tether_relay.providers.stored import StoredAudio
 from tether_relay.storage.buckets import Buckets
-
-# Call statuses (set by the providers' webhooks) before the call has ended.
-CALL_IN_PROGRESS = frozenset({"initiated", "queued", "ringing", "in-progress", "answered"})
 
 
 @dataclass(frozen=True, slots=True)

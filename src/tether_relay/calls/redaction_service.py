@@ -18,12 +18,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tether_relay.calls.models import CALL_IN_PROGRESS
 from tether_relay.calls.redaction_repository import RedactionRepository
 from tether_relay.calls.redaction_requests import redact_job
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots, RedactionRef
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import utcnow
-from tether_relay.errors import RecordingNotReady, RedactionFailed
+from tether_relay.errors import RecordingNotFound, RecordingNotReady, RedactionFailed
 from tether_relay.jobs.handlers import Permanent
 from tether_relay.jobs.queue import enqueue
 from tether_relay.organizations.repository import OrganizationRepository
@@ -87,6 +88,10 @@ class RedactionService:
         policy = Policy.from_json(call.redaction_policy)
         if not policy.enabled:
             return None
+        if call.recording is None:  # nothing to redact yet; never a look at the provider's original
+            if call.status in CALL_IN_PROGRESS:
+                raise RecordingNotReady(RETRY_AFTER_SECONDS)
+            raise RecordingNotFound()
         copy = call.redaction
         if copy is None or copy.policy_key != policy.key:
             await self._request(call.organization_id, call.id, policy)  # a call from before the policy
