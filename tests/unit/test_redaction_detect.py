@@ -4,6 +4,7 @@ forms embedded in sentences; the redacted text keeps none of their digits."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pytest
 from bench.redaction_recall import WORDS, grouped, luhn, spoken
@@ -131,3 +132,32 @@ def test_only_the_entities_asked_for_are_found() -> None:
 
     assert [f.entity for f in find(text, ["EMAIL_ADDRESS"])] == ["EMAIL_ADDRESS"]
     assert [f.entity for f in find(text, ["CREDIT_CARD"])] == ["CREDIT_CARD"]
+
+
+@pytest.mark.parametrize(
+    ("text", "entity"),
+    [
+        ("card 4111\u200b1111\u200b1111\u200b1111", "CREDIT_CARD"),  # zero-width spaces inside
+        ("card 4111 1111 1111 1111\u0301 ok", "CREDIT_CARD"),  # a combining mark on a digit
+        ("card \uff14\uff11\uff11\uff11 1111 1111 1111", "CREDIT_CARD"),  # full-width digits
+        ("phone four one five ... five five five ... zero one three two", "PHONE_NUMBER"),
+        ("phone 415 \u2026 555 \u2026 0132", "PHONE_NUMBER"),
+        ("social 123 / 45 / 6789", "US_SSN"),
+        ("email jane(at)example(dot)com", "EMAIL_ADDRESS"),
+        ("email jane [at] example [dot] com", "EMAIL_ADDRESS"),
+    ],
+)
+def test_what_hides_a_number_or_an_address_from_a_reader_does_not_hide_it_from_the_detector(
+    text: str, entity: str
+) -> None:
+    """Found by the outsider attack of issue 15: each was shown whole to a non-admin."""
+    redacted = redact_text(text, find(text, ENTITIES))
+
+    assert f"[{entity}]" in redacted
+    assert not re.search(r"\d|jane|example", unicodedata.normalize("NFKC", redacted)), redacted
+
+
+def test_a_name_said_in_two_words_goes_with_the_address() -> None:
+    text = "email jane doe at example dot com"
+
+    assert redact_text(text, find(text, ENTITIES)) == "email [EMAIL_ADDRESS]"

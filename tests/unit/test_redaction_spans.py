@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tether_relay.redaction.detect import ENTITIES, Found, find
-from tether_relay.redaction.spans import PADDING_SECONDS, Span, muted, spans_of
+from tether_relay.redaction.plan import plan
+from tether_relay.redaction.spans import PADDING_SECONDS, Span, muted
 from tether_relay.redaction.text import redact_utterance
 from tether_relay.transcripts.model import Utterance
 
@@ -50,7 +51,7 @@ def test_a_span_is_its_words_padded_and_within_the_file(start: float, step: floa
     utterance = timed(f"{filler} my ssn is 123 45 6789 ok".strip(), start, step)
     duration = utterance["end"] + 1.0
 
-    (span,) = spans_of([utterance], [find(utterance["message"], ENTITIES)], duration)
+    (span,) = plan([utterance], ENTITIES, duration).spans
 
     first_word = before + 3  # "123"
     assert span.entity == "US_SSN"
@@ -61,7 +62,7 @@ def test_a_span_is_its_words_padded_and_within_the_file(start: float, step: floa
 def test_at_the_edges_of_the_file_the_padding_stops_at_the_edges() -> None:
     utterance = timed("123-45-6789", 0.05, step=1.0)
 
-    (span,) = spans_of([utterance], [find(utterance["message"], ENTITIES)], duration=1.1)
+    (span,) = plan([utterance], ENTITIES, 1.1).spans
 
     assert (span.start, span.end) == (0.0, 1.1)
 
@@ -69,9 +70,7 @@ def test_at_the_edges_of_the_file_the_padding_stops_at_the_edges() -> None:
 def test_without_word_times_the_whole_utterance_goes_and_without_an_end_to_the_end_of_the_file() -> None:
     with_end: Utterance = {"role": "user", "message": "ssn 123 45 6789", "timestamp": 4.0, "end": 9.0}
     without: Utterance = {"role": "user", "message": "call 415 555 0132", "timestamp": 20.0}
-    found = [find(u["message"], ENTITIES) for u in (with_end, without)]
-
-    assert [(s.start, s.end, s.utterance) for s in spans_of([with_end, without], found, 30.0)] == [
+    assert [(s.start, s.end, s.utterance) for s in plan([with_end, without], ENTITIES, 30.0).spans] == [
         (4.0 - PADDING_SECONDS, 9.0 + PADDING_SECONDS, 0),
         (20.0 - PADDING_SECONDS, 30.0, 1),
     ]
@@ -81,7 +80,7 @@ def test_words_that_disagree_with_the_text_mean_the_whole_utterance() -> None:
     utterance = timed("my ssn is 123 45 6789", 10.0)
     utterance["words"] = [{"word": "something", "start": 10.0, "end": 10.5}]  # not the text's words
 
-    (span,) = spans_of([utterance], [find(utterance["message"], ENTITIES)], 60.0)
+    (span,) = plan([utterance], ENTITIES, 60.0).spans
 
     assert (span.start, span.end) == (10.0 - PADDING_SECONDS, utterance["end"] + PADDING_SECONDS)
 
@@ -105,3 +104,33 @@ def test_a_redacted_utterance_keeps_its_other_words_and_one_word_for_the_finding
         redact_utterance(utterance, [Found(0, 2, "US_SSN")], [range(0, 1)])["message"]
         == "[US_SSN] ssn is 123 45 6789 ok"
     )
+
+
+def test_words_that_say_what_the_message_does_not_are_searched_dropped_and_muted_whole() -> None:
+    """Found by the outsider attack of issue 15: the card in the words reached a non-admin."""
+    utterance = timed("hello there friend", 1.0)
+    card = ["4111", "1111", "1111", "1111"]
+    utterance["words"] = [
+        {"word": w, "start": 1.0 + i * 0.3, "end": 1.3 + i * 0.3} for i, w in enumerate(card)
+    ]
+
+    made = plan([utterance], ENTITIES, 30.0)
+
+    assert made.utterances[0] == {k: v for k, v in utterance.items() if k != "words"}
+    (span,) = made.spans
+    assert (span.start, span.end) == (1.0 - PADDING_SECONDS, utterance["end"] + PADDING_SECONDS)
+
+
+def test_a_span_reaches_every_word_it_covers_whatever_the_order_of_their_times() -> None:
+    """Found by the outsider attack of issue 15: only the last word's stretch was muted."""
+    utterance = timed("phone 415 555 0132", 4.0)
+    utterance["end"] = 9.0
+    utterance["words"][1:] = [
+        {"word": "415", "start": 7.5, "end": 7.6},
+        {"word": "555", "start": 5.0, "end": 5.01},
+        {"word": "0132", "start": 7.9, "end": 8.0},
+    ]
+
+    (span,) = plan([utterance], ENTITIES, 30.0).spans
+
+    assert (span.start, span.end) == (5.0 - PADDING_SECONDS, 8.0 + PADDING_SECONDS)

@@ -31,9 +31,10 @@ from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.providers.registry import ProviderRegistry
 from tether_relay.redaction.audio import AudioRedactionFailed, duration_of, redact_audio
 from tether_relay.redaction.detect import find
+from tether_relay.redaction.plan import plan
 from tether_relay.redaction.policy import Policy
-from tether_relay.redaction.spans import muted, spans_of, word_ranges
-from tether_relay.redaction.text import redact_text, redact_utterance
+from tether_relay.redaction.spans import muted
+from tether_relay.redaction.text import redact_text
 from tether_relay.storage.buckets import RECORDINGS, Buckets
 from tether_relay.transcripts.model import Utterance, to_text, utterances_of
 
@@ -214,18 +215,14 @@ def _redact(
     utterances = utterances_of(data)
     if utterances is None:  # text only, or none: one utterance over the whole file
         whole: list[Utterance] = [{"role": "user", "message": text or "", "timestamp": 0.0, "end": duration}]
-        found = [find(whole[0]["message"], policy.entities)]
-        spans = spans_of(whole, found, duration)
-        redacted_text = redact_text(text, found[0]) if text else None
-        redacted_data: Any = None if data is None else data if not found[0] else None
+        made = plan(whole, policy.entities, duration)
+        spans = made.spans
+        redacted_text = made.utterances[0]["message"] if text else None
+        redacted_data: Any = None if data is None else data if not spans else None
     else:
-        found = [find(u["message"], policy.entities) for u in utterances]
-        spans = spans_of(utterances, found, duration)
-        redacted = [
-            redact_utterance(u, items, word_ranges(u, items))
-            for u, items in zip(utterances, found, strict=True)
-        ]
-        redacted_data, redacted_text = redacted, to_text(redacted)
+        made = plan(utterances, policy.entities, duration)
+        spans = made.spans
+        redacted_data, redacted_text = made.utterances, to_text(made.utterances)
     if spans:
         result = redact_audio(audio, muted(spans), policy.audio)
         content, content_type, duration = result.content, result.content_type, result.duration

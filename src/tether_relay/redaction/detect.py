@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -52,17 +53,59 @@ _EDGE_PUNCTUATION = ".,;:!?\"'()[]{}"
 _WRITTEN_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _EMAIL_LINKS = {"dot": ".", "period": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
 _TLD = re.compile(r"^[a-z]{2,24}$")
+# Words that introduce an address rather than belong to it.
+_LEAD_INS = {
+    "is", "its", "it's", "email", "e-mail", "mail", "address", "me", "my", "to", "the", "and", "or", "was",
+    "send", "write", "contact", "reach", "try", "use", "under", "as", "on", "it", "that", "i", "you", "us",
+}  # fmt: skip
 
 
 def find(text: str, entities: Collection[str]) -> list[Found]:
-    """What `text` holds of `entities`, in order, never overlapping."""
-    tokens = [_Token(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    """What `text` holds of `entities`, in order, never overlapping (offsets into `text` itself)."""
+    clean, origin = _normalised(text)
+    tokens = [_Token(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", clean)]
     found: list[Found] = []
     if {"CREDIT_CARD", "US_SSN", "PHONE_NUMBER"} & set(entities):
         found += _numbers(tokens, entities)
     if "EMAIL_ADDRESS" in entities:
-        found += _emails(text, tokens)
-    return _without_overlaps(found)
+        found += _emails(clean, tokens)
+    # A finding ends where the next character kept begins: marks dropped after its last one go with it.
+    ends = [*origin[1:], len(text)]
+    return [Found(origin[f.start], ends[f.end - 1], f.entity) for f in _without_overlaps(found)]
+
+
+# "(at)", "[dot]": the ways an address is written so that machines miss it.
+_BRACKETED = re.compile(r"[\(\[\{<]\s*(at|dot)\s*[\)\]\}>]", re.IGNORECASE)
+
+
+def _normalised(text: str) -> tuple[str, list[int]]:
+    """`text` as the detector reads it, and for each of its characters the index of the one in `text` it
+    came from: compatibility forms folded (NFKC: full-width digits, ligatures), invisible format
+    characters and combining marks dropped (a zero-width space inside a number does not hide it),
+    bracketed "(at)" and "(dot)" spaced out as words."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        folded = unicodedata.normalize("NFKC", char)
+        for part in folded:
+            if unicodedata.category(part) in ("Cf", "Mn", "Me"):
+                continue
+            chars.append(part)
+            origin.append(index)
+    clean = "".join(chars)
+    spaced: list[str] = []
+    mapped: list[int] = []
+    position = 0
+    for match in _BRACKETED.finditer(clean):
+        spaced += chars[position : match.start()]
+        mapped += origin[position : match.start()]
+        word = f" {match.group(1).lower()} "
+        spaced += list(word)
+        mapped += [origin[match.start()]] * len(word)
+        position = match.end()
+    spaced += chars[position:]
+    mapped += origin[position:]
+    return "".join(spaced), mapped
 
 
 # --- numbers ---------------------------------------------------------------------------------------
@@ -149,13 +192,18 @@ def _numeric_runs(words: list[str]) -> Iterator[tuple[int, int]]:
         numeric = bool(_NUMERIC.match(word.strip(_EDGE_PUNCTUATION.replace("(", "").replace(")", ""))))
         if numeric and start is None:
             start = index
-        elif not numeric and not (start is not None and word in _JOINERS):
+        elif not numeric and not (start is not None and _joins(word)):
             if start is not None:
                 last = index - 1
-                while words[last] in _JOINERS:
+                while _joins(words[last]):
                     last -= 1
                 yield start, last
             start = None
+
+
+def _joins(word: str) -> bool:
+    """Said or written between groups of digits: "dash", or punctuation alone ("...", "-", "/")."""
+    return word in _JOINERS or (word != "" and not any(c.isalnum() for c in word))
 
 
 def _digits(words: list[str]) -> str:
@@ -229,6 +277,9 @@ def _local_part_start(bare: list[str], at: int) -> int | None:
     while index >= 2 and bare[index - 1] in _EMAIL_LINKS and _is_name(bare[index - 2]):
         index -= 2
     while index >= 1 and len(bare[index - 1]) == 1 and bare[index - 1].isalnum() and len(bare[index]) == 1:
+        index -= 1
+    # "jane doe at …": a name said in two words is one local part; when unsure, one word more goes.
+    if index >= 1 and _is_name(bare[index - 1]) and bare[index - 1] not in _LEAD_INS:
         index -= 1
     return index
 

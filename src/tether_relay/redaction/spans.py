@@ -47,21 +47,31 @@ def word_ranges(utterance: Utterance, found: list[Found]) -> list[range | None]:
     return ranges
 
 
-def spans_of(
-    utterances: list[Utterance], found: list[list[Found]], duration: float, padding: float = PADDING_SECONDS
-) -> list[Span]:
-    """Each finding's padded stretch of the audio, within [0, duration], in order of the transcript."""
-    spans: list[Span] = []
-    for index, (utterance, items) in enumerate(zip(utterances, found, strict=True)):
-        words = utterance.get("words") or []
-        for item, covered in zip(items, word_ranges(utterance, items), strict=True):
-            if covered is not None:
-                start, end = words[covered.start]["start"], words[covered.stop - 1]["end"]
-            else:
-                start, end = utterance["timestamp"], utterance.get("end", duration)
-            start, end = max(start - padding, 0.0), min(end + padding, duration)
-            spans.append(Span(min(start, end), end, item.entity, index))
-    return spans
+def span_of(
+    utterance: Utterance,
+    index: int,
+    entity: str,
+    covered: range | None,
+    duration: float,
+    padding: float = PADDING_SECONDS,
+) -> Span:
+    """A finding's padded stretch of the audio, within [0, duration]: from the earliest to the latest of
+    the words it covers (whatever order their times are in), or the whole utterance."""
+    words = utterance.get("words") or []
+    if covered is not None:
+        start = min(words[i]["start"] for i in covered)
+        end = max(words[i]["end"] for i in covered)
+    else:
+        start, end = utterance["timestamp"], utterance.get("end", duration)
+    start, end = max(start - padding, 0.0), min(end + padding, duration)
+    return Span(min(start, end), end, entity, index)
+
+
+def words_say_the_message(utterance: Utterance) -> bool:
+    """Whether the utterance's timed words are its message's words (else neither their times nor their
+    text are trusted: the words could say what the message does not)."""
+    words = utterance.get("words") or []
+    return [_bare(w["word"]) for w in words] == [_bare(t) for t in utterance["message"].split()]
 
 
 def muted(spans: list[Span]) -> list[tuple[float, float]]:
