@@ -279,6 +279,8 @@ async def test_deleting_the_recording_deletes_the_redacted_copy_and_the_sweep_ke
 
     assert [p for p in (settings.data_dir / "storage").rglob("*") if p.is_file()] == []
     assert (await read(client, call_id)).json()["code"] == "RECORDING_DELETED"
+    manifest = await client.get(f"/api/calls/{call_id}/recording/redactions", headers=auth(ORG))
+    assert manifest.json()["code"] == "RECORDING_DELETED"
 
 
 async def test_a_twilio_call_is_redacted_from_our_archived_copy_by_its_word_times(

@@ -11,7 +11,7 @@ from bench.redaction_recall import WORDS, grouped, luhn, spoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tether_relay.redaction.detect import ENTITIES, find
+from tether_relay.redaction.detect import ENTITIES, MAX_TOKENS, find
 from tether_relay.redaction.text import redact_text
 
 SENTENCES = st.sampled_from(
@@ -94,7 +94,11 @@ def test_the_redacted_text_keeps_no_digit_or_number_word_of_any(
     assert not set(redacted.lower().replace(",", " ").split()) & {*WORDS, "oh", "double"}
 
 
-names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=10)
+names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=10).filter(
+    lambda n: (
+        n not in {"at", "dot", "period", "underscore", "dash", "hyphen"}
+    )  # the words that spell addresses
+)
 
 
 @settings(max_examples=200)
@@ -145,6 +149,13 @@ def test_only_the_entities_asked_for_are_found() -> None:
         ("social 123 / 45 / 6789", "US_SSN"),
         ("email jane(at)example(dot)com", "EMAIL_ADDRESS"),
         ("email jane [at] example [dot] com", "EMAIL_ADDRESS"),
+        # the attack's second round
+        ("ssn one two three, um, four five, six seven eight nine", "US_SSN"),
+        ("card four one one one um one one one one uh one one one one one one one one", "CREDIT_CARD"),
+        ("card 4111\u20131111\u20131111\u20131111", "CREDIT_CARD"),  # en dashes
+        ("card 4111_1111_1111_1111", "CREDIT_CARD"),
+        ("phone four one five niner five five zero one three two", "PHONE_NUMBER"),
+        ("email jane\uff20example.com", "EMAIL_ADDRESS"),  # a full-width at sign
     ],
 )
 def test_what_hides_a_number_or_an_address_from_a_reader_does_not_hide_it_from_the_detector(
@@ -161,3 +172,11 @@ def test_a_name_said_in_two_words_goes_with_the_address() -> None:
     text = "email jane doe at example dot com"
 
     assert redact_text(text, find(text, ENTITIES)) == "email [EMAIL_ADDRESS]"
+
+
+def test_a_message_too_long_to_read_is_removed_whole() -> None:
+    """Found by the outsider attack of issue 15: 49,000 words held a job's core for minutes."""
+    text = "a " * (MAX_TOKENS + 1) + "my card 4111 1111 1111 1111"
+
+    assert redact_text(text, find(text, ENTITIES)) == "[UNCHECKED]"
+    assert find("a " * MAX_TOKENS, ENTITIES) == []

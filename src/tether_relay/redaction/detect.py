@@ -22,13 +22,14 @@ from text_to_num import alpha2digit
 
 Entity = Literal["CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "EMAIL_ADDRESS"]
 ENTITIES: tuple[Entity, ...] = ("CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "EMAIL_ADDRESS")
+Kind = Entity | Literal["UNCHECKED"]  # what a finding is: a kind asked for, or text too long to read
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
     start: int  # character offsets in the utterance's text, whole tokens
     end: int
-    entity: Entity
+    entity: Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,18 @@ _DIGIT_WORDS = {
     "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
 # What speech recognition writes for a digit said among digits ("for one one one" is 4111).
-_HOMOPHONES = {"oh": "0", "o": "0", "for": "4", "to": "2", "too": "2", "ate": "8", "won": "1"}
+_HOMOPHONES = {"oh": "0", "o": "0", "for": "4", "to": "2", "too": "2", "ate": "8", "won": "1", "niner": "9"}
 _REPEATS = {"double": 2, "triple": 3}
 _AMONG_DIGITS = {*_DIGIT_WORDS, *_REPEATS, "oh", "o"}
 _TENS = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"}
-_JOINERS = {"-", "dash", "hyphen", "/"}  # said or written between groups of digits
-_NUMERIC = re.compile(r"^\+?[\d().\-/]*\d[\d().\-/]*$")
+# Said or written between groups of digits (fillers too: speech recognition keeps them).
+_JOINERS = {"-", "dash", "hyphen", "/", "um", "uh", "uhm", "er", "erm", "ah", "hmm"}
+# Digits with any punctuation among them (an en dash, "4111_1111", "(415)"), no letters.
+_NUMERIC = re.compile(r"^\+?[^\w]*\d[\d\W_]*$")
+_LONGEST = 19  # digits in a card number: no window of more is tested
+# A message of more words than this is not read (aligning spoken numbers to digits costs the square of
+# its length): it is removed whole, as UNCHECKED. Nobody says 2,000 words in one breath.
+MAX_TOKENS = 2000
 _EDGE_PUNCTUATION = ".,;:!?\"'()[]{}"
 _WRITTEN_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _EMAIL_LINKS = {"dot": ".", "period": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
@@ -64,6 +71,8 @@ def find(text: str, entities: Collection[str]) -> list[Found]:
     """What `text` holds of `entities`, in order, never overlapping (offsets into `text` itself)."""
     clean, origin = _normalised(text)
     tokens = [_Token(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", clean)]
+    if len(tokens) > MAX_TOKENS:
+        return [Found(0, len(text), "UNCHECKED")]
     found: list[Found] = []
     if {"CREDIT_CARD", "US_SSN", "PHONE_NUMBER"} & set(entities):
         found += _numbers(tokens, entities)
@@ -119,6 +128,8 @@ def _numbers(tokens: list[_Token], entities: Collection[str]) -> list[Found]:
     for first, last in _numeric_runs(converted):
         for i in range(first, last + 1):
             for j in range(i, last + 1):
+                if len(_digits(converted[i : j + 1])) > _LONGEST:
+                    break
                 entity = _classify(converted[i : j + 1])
                 if entity is not None and entity in entities:
                     windows.append((i, j, entity))
@@ -171,6 +182,8 @@ def _bare(token: str) -> str:
 
 def _origins(words: list[str], converted: list[str], origin: list[int]) -> list[tuple[int, int]]:
     """For each converted word, the first and last original token it came from."""
+    if converted == words:  # nothing was converted (the common case): word for word
+        return [(o, o) for o in origin]
     spans: list[tuple[int, int]] = [(0, 0)] * len(converted)
     matcher = difflib.SequenceMatcher(None, words, converted, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():

@@ -12,9 +12,9 @@ from tether_relay.api.deps import Admin, CurrentPrincipal, RuntimeDep, require_a
 from tether_relay.api.errors import error_responses
 from tether_relay.api.late_body import documented_body, validated_body
 from tether_relay.api.routes.recordings import CallIdPath
-from tether_relay.errors import CallNotFound, RedactionNotFound
+from tether_relay.errors import CallNotFound, RecordingDeleted, RedactionNotFound
 from tether_relay.redaction.audio import Mode
-from tether_relay.redaction.detect import ENTITIES, Entity
+from tether_relay.redaction.detect import ENTITIES, Entity, Kind
 from tether_relay.redaction.policy import Policy
 
 router = APIRouter(tags=["Redaction"])
@@ -40,7 +40,7 @@ class PolicyAnswer(BaseModel):
 class SpanAnswer(BaseModel):
     start: float
     end: float
-    entity: Entity
+    entity: Kind
     utterance: int
 
 
@@ -106,6 +106,8 @@ async def get_manifest(
     if call is None:
         raise CallNotFound()  # before the role check: another organisation's call stays a 404
     await require_admin(principal)
+    if call.recording_deleted_at is not None:
+        raise RecordingDeleted()
     manifest = await runtime.redactions.manifest(call)
     if manifest is None:
         raise RedactionNotFound()
