@@ -156,6 +156,8 @@ def test_only_the_entities_asked_for_are_found() -> None:
         ("card 4111_1111_1111_1111", "CREDIT_CARD"),
         ("phone four one five niner five five zero one three two", "PHONE_NUMBER"),
         ("email jane\uff20example.com", "EMAIL_ADDRESS"),  # a full-width at sign
+        ("email jane.doe at example.com please", "EMAIL_ADDRESS"),  # said and written at once
+        ("phone 415-555-O132", "PHONE_NUMBER"),  # a letter O for a zero
     ],
 )
 def test_what_hides_a_number_or_an_address_from_a_reader_does_not_hide_it_from_the_detector(

@@ -52,6 +52,7 @@ _TENS = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ni
 _JOINERS = {"-", "dash", "hyphen", "/", "um", "uh", "uhm", "er", "erm", "ah", "hmm"}
 # Digits with any punctuation among them (an en dash, "4111_1111", "(415)"), no letters.
 _NUMERIC = re.compile(r"^\+?[^\w]*\d[\d\W_]*$")
+_DIGITS_WITH_OS = re.compile(r"^(?=.*\d)(?=.*o)[\do\W_]+$")
 _LONGEST = 19  # digits in a card number: no window of more is tested
 # A message of more words than this is not read (aligning spoken numbers to digits costs the square of
 # its length): it is removed whole, as UNCHECKED. Nobody says 2,000 words in one breath.
@@ -60,6 +61,8 @@ _EDGE_PUNCTUATION = ".,;:!?\"'()[]{}"
 _WRITTEN_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _EMAIL_LINKS = {"dot": ".", "period": ".", "underscore": "_", "dash": "-", "hyphen": "-"}
 _TLD = re.compile(r"^[a-z]{2,24}$")
+_WRITTEN_LOCAL = re.compile(r"^[\w.+'-]+$")
+_WRITTEN_DOMAIN = re.compile(r"^[\w-]+(?:\.[\w-]+)*\.[a-z]{2,24}$")
 # Words that introduce an address rather than belong to it.
 _LEAD_INS = {
     "is", "its", "it's", "email", "e-mail", "mail", "address", "me", "my", "to", "the", "and", "or", "was",
@@ -153,6 +156,8 @@ def _spoken_digits(tokens: list[_Token]) -> tuple[list[str], list[int]]:
     origin: list[int] = []
     bare = [_bare(t.text) for t in tokens]
     for index, word in enumerate(bare):
+        if _DIGITS_WITH_OS.match(word):
+            word = word.replace("o", "0")  # "415-555-o132": a letter O typed or heard for a zero
         for part in re.split(r"(?<=[a-z])-(?=[a-z])", word):  # "four-one-one", not "415-555"
             digit = _DIGIT_WORDS.get(part)
             if part in _HOMOPHONES:  # a digit only beside another digit
@@ -285,7 +290,7 @@ def _is_name(word: str) -> bool:
 def _local_part_start(bare: list[str], at: int) -> int | None:
     """The first token of "john dot smith" before "at" (single letters spelt out count as one name)."""
     index = at - 1
-    if index < 0 or not _is_name(bare[index]):
+    if index < 0 or not (_is_name(bare[index]) or _WRITTEN_LOCAL.match(bare[index])):
         return None
     while index >= 2 and bare[index - 1] in _EMAIL_LINKS and _is_name(bare[index - 2]):
         index -= 2
@@ -300,6 +305,8 @@ def _local_part_start(bare: list[str], at: int) -> int | None:
 def _domain_end(bare: list[str], at: int) -> int | None:
     """The last token of "gmail dot com" after "at": at least one "dot", ending in a top-level domain."""
     index = at + 1
+    if index < len(bare) and _WRITTEN_DOMAIN.match(bare[index]):
+        return index  # "jane at example.com": said and written at once
     if index >= len(bare) or not _is_name(bare[index]):
         return None
     last = None
