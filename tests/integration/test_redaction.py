@@ -21,6 +21,7 @@ from tests.fakes.twilio import TwilioFake, sid
 from tests.jobs import until
 from tether_relay.calls.models import Call
 from tether_relay.calls.storage_sweep import StorageSweep
+from tether_relay.jobs.models import LocalJob
 from tether_relay.redaction.audio import rms
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
@@ -358,3 +359,25 @@ async def test_a_call_whose_recording_we_do_not_know_never_reaches_the_providers
     assert (response.status_code, response.json()["code"]) == (404, "RECORDING_NOT_FOUND")
     assert twilio.plan.count("/Recordings") == 0  # Twilio was not asked
     assert (await read(client, ringing.id)).json()["code"] == "RECORDING_NOT_READY"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("settings_overrides", [{"jobs_in_process": False}])
+async def test_a_copy_asked_for_under_a_new_policy_gets_a_job_of_its_own(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Found by the outsider attack of issue 15: a policy changed while the last copy was being made
+    folded the new request into that job, which then made nothing, and the call stayed pending."""
+    await set_policy(client, entities=["CREDIT_CARD"])
+    call_id = await ingest(client)
+    await set_policy(client, entities=["CREDIT_CARD", "US_SSN"])
+
+    assert (await read(client, call_id)).json()[
+        "code"
+    ] == "RECORDING_NOT_READY"  # asked for under the new one
+
+    async with runtime.sessions() as session:
+        jobs = (
+            await session.scalars(select(LocalJob.dedupe_key).where(LocalJob.name == "redact-call"))
+        ).all()
+    assert len(set(jobs)) == 2

@@ -20,11 +20,13 @@ from tether_relay.redaction.policy import Policy
 REDACT_CALL = "redact-call"
 
 
-def redact_job(organization_id: str, call_id: str) -> Job:
+def redact_job(organization_id: str, call_id: str, policy_key: str) -> Job:
+    """One job per call and policy: a copy asked for under a new policy while the last one is being made
+    is not folded into that job (which will find its policy gone and make nothing)."""
     return Job(
         REDACT_CALL,
         {"organizationId": organization_id, "callId": call_id},
-        dedupe_key=f"{REDACT_CALL}:{call_id}",
+        dedupe_key=f"{REDACT_CALL}:{call_id}:{policy_key}",
     )
 
 
@@ -45,7 +47,7 @@ async def request_when_due(
     if policy.enabled and await RedactionRepository(session).request(
         organization_id, call_id, policy, utcnow()
     ):
-        await enqueue(session, redact_job(organization_id, call_id))
+        await enqueue(session, redact_job(organization_id, call_id, policy.key))
 
 
 async def readable_summaries(

@@ -108,13 +108,13 @@ class RedactionService:
     async def _request(self, organization_id: str, call_id: str, policy: Policy) -> None:
         async with self._sessions.begin() as session:
             if await RedactionRepository(session).request(organization_id, call_id, policy, self._clock()):
-                await enqueue(session, redact_job(organization_id, call_id))
+                await enqueue(session, redact_job(organization_id, call_id, policy.key))
 
     async def _renew(self, call: CallSnapshot, policy_key: str) -> None:
         now = self._clock()
         async with self._sessions.begin() as session:
             if await RedactionRepository(session).renew(call.id, policy_key, now - STALE_REQUEST, now):
-                await enqueue(session, redact_job(call.organization_id, call.id))
+                await enqueue(session, redact_job(call.organization_id, call.id, policy_key))
 
     async def manifest(self, call: CallSnapshot) -> dict[str, Any] | None:
         """`{status, spans, policy}` of the call's redaction under the current policy (asked for now if it
