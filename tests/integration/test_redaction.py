@@ -381,3 +381,21 @@ async def test_a_copy_asked_for_under_a_new_policy_gets_a_job_of_its_own(
             await session.scalars(select(LocalJob.dedupe_key).where(LocalJob.name == "redact-call"))
         ).all()
     assert len(set(jobs)) == 2
+
+
+async def test_a_call_without_a_transcript_has_no_copy_to_serve(client: httpx.AsyncClient) -> None:
+    """Nothing says what was said, so nothing can be checked: a copy of the original would fail open."""
+    await set_policy(client)
+    api_key = (await client.get("/api/user/api-key", headers=auth(ORG))).json()["data"]["apiKey"]
+    body = {**call_body(), "transcript": []}
+    response = await client.post(
+        "/api/calls/ingest", json=body, headers={"Authorization": f"Bearer {api_key}"}
+    )
+    call_id = response.json()["callId"]
+
+    async def failed() -> bool:
+        return (await read(client, call_id)).status_code == 500
+
+    await until(failed, 30)
+    assert (await read(client, call_id)).json()["code"] == "REDACTION_FAILED"
+    assert (await read(client, call_id, "ADMIN")).status_code == 200

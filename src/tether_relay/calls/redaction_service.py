@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tether_relay.calls.models import CALL_IN_PROGRESS
 from tether_relay.calls.redaction_repository import RedactionRepository
 from tether_relay.calls.redaction_requests import redact_job
+from tether_relay.calls.repository import CallRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots, RedactionRef
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import utcnow
@@ -170,6 +171,9 @@ class RedactionService:
         view = await self._transcripts.ensure(self._providers.get(call.provider), call, recording)
         if view.public_status in ("pending", "failed"):
             raise NotYet("the transcript is not final yet")
+        if not view.text and utterances_of(view.data) is None:
+            # Nothing says what was said: the audio cannot be checked, so no copy is served at all.
+            raise Permanent("the call has no transcript to find what to remove")
         audio = await self._buckets.get(recording.storage_bucket).get(recording.storage_key)
         if audio is None:
             raise NotYet("the recording's object is missing")
@@ -197,8 +201,6 @@ class RedactionService:
         }
 
     async def _summary(self, call_id: str, policy: Policy) -> str | None:
-        from tether_relay.calls.repository import CallRepository
-
         async with self._sessions() as session:
             call = await CallRepository(session).get(call_id)
         if call is None or not call.summary:
