@@ -4,14 +4,11 @@ writes that complete a call, the redaction service, and the read routes)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_relay.auth.principal import ADMIN, SUPERADMIN
-from tether_relay.calls.models import CallRedaction
-from tether_relay.calls.redaction_repository import RedactionRepository
+from tether_relay.calls.repository import RedactionRepository
 from tether_relay.db import utcnow
 from tether_relay.jobs.queue import Job, enqueue
 from tether_relay.organizations.repository import OrganizationRepository
@@ -60,12 +57,5 @@ async def readable_summaries(
     policy = Policy.from_json(await OrganizationRepository(session).redaction_policy(organization_id))
     if not policy.enabled:
         return None
-    rows = await session.execute(
-        select(CallRedaction.call_id, CallRedaction.summary).where(
-            CallRedaction.call_id.in_(list(call_ids)),
-            CallRedaction.status == "ready",
-            CallRedaction.policy_key == policy.key,
-        )
-    )
-    ready: dict[str, Any] = {call_id: summary for call_id, summary in rows}
+    ready = await RedactionRepository(session).ready_summaries(list(call_ids), policy.key)
     return {call_id: ready.get(call_id) for call_id in call_ids}

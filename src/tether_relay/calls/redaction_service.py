@@ -19,9 +19,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.models import CALL_IN_PROGRESS
-from tether_relay.calls.redaction_repository import RedactionRepository
 from tether_relay.calls.redaction_requests import redact_job
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.repository import CallRepository, RedactionRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots, RedactionRef
 from tether_relay.calls.transcript_service import TranscriptService
 from tether_relay.db import utcnow
