@@ -216,7 +216,7 @@ def build_runtime(settings: Settings) -> Runtime:
         credentials=credentials,
         providers=providers,
         recordings=recordings,
-        playback=PlaybackService(recordings, buckets),
+        playback=PlaybackService(recordings, redactions, buckets),
         deletions=deletions,
         redactions=redactions,
         playback_tokens=playback_tokens,

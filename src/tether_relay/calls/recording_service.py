@@ -176,9 +176,6 @@ class RecordingService:
             raise RecordingDeleted()
         return call
 
-    async def copy_for(self, call: CallSnapshot, redacted: bool) -> RedactionRef | None:
-        return await self._redactions.copy_for(call, redacted)
-
     async def audio_of(
         self, organization_id: str, call_id: str
     ) -> tuple[CallSnapshot, Provider, FetchedAudio]:

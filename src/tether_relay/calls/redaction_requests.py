@@ -4,6 +4,7 @@ writes that complete a call, the redaction service, and the read routes)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,10 +41,21 @@ async def request_when_due(
     the organisation redacts (once per policy: asking again does nothing)."""
     if not completed:
         return
-    policy = Policy.from_json(await OrganizationRepository(session).redaction_policy(organization_id))
-    if policy.enabled and await RedactionRepository(session).request(
-        organization_id, call_id, policy, utcnow()
-    ):
+    policy = await policy_in(session, organization_id)
+    if policy.enabled:
+        await ask(session, organization_id, call_id, policy, utcnow())
+
+
+async def policy_in(session: AsyncSession, organization_id: str) -> Policy:
+    """The organisation's redaction policy (off when it never set one)."""
+    return Policy.from_json(await OrganizationRepository(session).redaction_policy(organization_id))
+
+
+async def ask(
+    session: AsyncSession, organization_id: str, call_id: str, policy: Policy, now: datetime
+) -> None:
+    """Ask for the call's copy under `policy`, with its job, unless it was asked for under it already."""
+    if await RedactionRepository(session).request(organization_id, call_id, policy, now):
         await enqueue(session, redact_job(organization_id, call_id, policy.key))
 
 
@@ -54,7 +66,7 @@ async def readable_summaries(
     (None until its copy is ready: no summary rather than the original). None: summaries as they are."""
     if not redacted or not call_ids:
         return None
-    policy = Policy.from_json(await OrganizationRepository(session).redaction_policy(organization_id))
+    policy = await policy_in(session, organization_id)
     if not policy.enabled:
         return None
     ready = await RedactionRepository(session).ready_summaries(list(call_ids), policy.key)

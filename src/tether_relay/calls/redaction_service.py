@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.models import CALL_IN_PROGRESS
-from tether_relay.calls.redaction_requests import redact_job
+from tether_relay.calls.redaction_requests import ask, policy_in, redact_job
 from tether_relay.calls.repository import CallRepository, RedactionRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots, RedactionRef
 from tether_relay.calls.transcript_service import TranscriptService
@@ -72,7 +72,7 @@ class RedactionService:
 
     async def policy_of(self, organization_id: str) -> Policy:
         async with self._sessions() as session:
-            return Policy.from_json(await OrganizationRepository(session).redaction_policy(organization_id))
+            return await policy_in(session, organization_id)
 
     async def configure(self, organization_id: str, policy: Policy) -> Policy:
         async with self._sessions.begin() as session:
@@ -107,8 +107,7 @@ class RedactionService:
 
     async def _request(self, organization_id: str, call_id: str, policy: Policy) -> None:
         async with self._sessions.begin() as session:
-            if await RedactionRepository(session).request(organization_id, call_id, policy, self._clock()):
-                await enqueue(session, redact_job(organization_id, call_id, policy.key))
+            await ask(session, organization_id, call_id, policy, self._clock())
 
     async def _renew(self, call: CallSnapshot, policy_key: str) -> None:
         now = self._clock()

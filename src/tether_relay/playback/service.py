@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tether_relay.calls.recording_service import RecordingService
+from tether_relay.calls.redaction_service import RedactionService
 from tether_relay.errors import RecordingNotFound
 from tether_relay.playback.ranges import ByteRange
 from tether_relay.providers.base import InlineAudio
@@ -82,15 +83,16 @@ class StreamedPlayback:
 
 
 class PlaybackService:
-    def __init__(self, recordings: RecordingService, buckets: Buckets) -> None:
+    def __init__(self, recordings: RecordingService, redactions: RedactionService, buckets: Buckets) -> None:
         self._recordings = recordings
+        self._redactions = redactions
         self._buckets = buckets
 
     async def open(self, organization_id: str, call_id: str, redacted: bool = False) -> Playback:
         """The call's audio: the redacted copy for readers of redacted content in an organisation that
         redacts (calls/redaction_service.py decides), else the original."""
         call = await self._recordings.visible(organization_id, call_id)
-        copy = await self._recordings.copy_for(call, redacted)
+        copy = await self._redactions.copy_for(call, redacted)
         if copy is not None:
             if copy.storage_bucket is None or copy.storage_key is None:
                 raise RecordingNotFound()
