@@ -29,7 +29,6 @@ from tether_relay.jobs.handlers import Permanent
 from tether_relay.jobs.queue import enqueue
 from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.providers.registry import ProviderRegistry
-from tether_relay.redaction.audio import AudioRedactionFailed, duration_of, redact_audio
 from tether_relay.redaction.detect import find
 from tether_relay.redaction.plan import plan
 from tether_relay.redaction.policy import Policy
@@ -175,6 +174,10 @@ class RedactionService:
         audio = await self._buckets.get(recording.storage_bucket).get(recording.storage_key)
         if audio is None:
             raise NotYet("the recording's object is missing")
+        # PyAV and numpy are imported by the job alone: every process start (serve, worker, each CLI
+        # command) would otherwise pay about half a second for them.
+        from tether_relay.redaction.audio import AudioRedactionFailed
+
         try:
             made = await asyncio.to_thread(
                 _redact, audio, recording.content_type, view.data, view.text, policy
@@ -211,6 +214,8 @@ def _redact(
 ) -> tuple[bytes, str, float, Any, str | None, list[dict[str, Any]]]:
     """In a worker thread: (audio, its type, its duration, the redacted transcript's data and text, the
     spans). A transcript of text alone (no times) found to hold anything mutes the whole file."""
+    from tether_relay.redaction.audio import duration_of, redact_audio
+
     duration = duration_of(audio)
     utterances = utterances_of(data)
     if utterances is None:  # text only, or none: one utterance over the whole file

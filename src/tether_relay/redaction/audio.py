@@ -7,15 +7,15 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import cast
 
 import av
 import numpy as np
 from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 
-Mode = Literal["silence", "beep"]
-MODES: tuple[Mode, ...] = ("silence", "beep")
+from tether_relay.redaction.policy import Mode
+
 BEEP_HZ = 1000.0
 BEEP_LEVEL = 0.2  # of full scale: clearly a beep, never loud
 TOLERANCE_SECONDS = 0.05

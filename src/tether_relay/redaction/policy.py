@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
-from tether_relay.redaction.audio import MODES, Mode
 from tether_relay.redaction.detect import ENTITIES, Entity
+
+Mode = Literal["silence", "beep"]  # what replaces a span in the audio
+MODES: tuple[Mode, ...] = ("silence", "beep")
 
 
 @dataclass(frozen=True, slots=True)

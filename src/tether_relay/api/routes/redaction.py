@@ -13,9 +13,8 @@ from tether_relay.api.errors import error_responses
 from tether_relay.api.late_body import documented_body, validated_body
 from tether_relay.api.routes.recordings import CallIdPath
 from tether_relay.errors import CallNotFound, RecordingDeleted, RedactionNotFound
-from tether_relay.redaction.audio import Mode
 from tether_relay.redaction.detect import ENTITIES, Entity, Kind
-from tether_relay.redaction.policy import Policy
+from tether_relay.redaction.policy import Mode, Policy
 
 router = APIRouter(tags=["Redaction"])
 
