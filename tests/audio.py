@@ -32,3 +32,15 @@ def tone(seconds: float = 20.0, rate: int = 22050, hz: float = 440.0, fmt: str =
         for packet in stream.encode(None):
             writer.mux(packet)
     return sink.getvalue()
+
+
+def rms(content: bytes, start: float, end: float) -> float:
+    """The level of decoded audio's first channel between two times."""
+    with av.open(io.BytesIO(content), mode="r") as reader:
+        stream = reader.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler("fltp", stream.codec_context.layout.name, rate)
+        parts = [f.to_ndarray()[0] for d in reader.decode(stream) for f in resampler.resample(d)]
+        parts += [f.to_ndarray()[0] for f in resampler.resample(None)]
+    samples = np.concatenate(parts)[round(start * rate) : round(end * rate)]
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if len(samples) else 0.0

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.audio import tone
+from tests.audio import rms, tone
 from tests.conftest import auth, superadmin
 from tests.factories import make_twilio_call
 from tests.fakes import senders
@@ -22,7 +22,6 @@ from tests.jobs import until
 from tether_relay.calls.models import Call
 from tether_relay.calls.storage_sweep import StorageSweep
 from tether_relay.jobs.models import LocalJob
-from tether_relay.redaction.audio import rms
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.audio import rms
 from tests.conftest import auth
 from tests.integration.test_redaction import (
     AUDIO,
@@ -22,7 +23,6 @@ from tests.integration.test_redaction import (
     without_times,
 )
 from tests.processes import service_env, service_process
-from tether_relay.redaction.audio import rms
 from tether_relay.settings import Settings
 
 ORG = "org-redaction-process"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.audio import tone
-from tether_relay.redaction.audio import BEEP_LEVEL, AudioRedactionFailed, duration_of, redact_audio, rms
+from tests.audio import rms, tone
+from tether_relay.redaction.audio import BEEP_LEVEL, AudioRedactionFailed, duration_of, redact_audio
 
 STRETCHES = [(2.0, 3.5), (10.0, 10.4), (19.8, 20.0)]
 

@@ -161,10 +161,3 @@ def _check(content: bytes, stretches: list[tuple[float, float]], mode: Mode, ori
         if abs(rms - expected) > (_SILENT_RMS if mode == "silence" else 0.05):
             raise ValueError(f"a stretch at {start:.2f} s was not {mode} after encoding (rms {rms:.4f})")
     return duration
-
-
-def rms(content: bytes, start: float, end: float) -> float:
-    """The level of the decoded audio's first channel between two times (for tests and the docs)."""
-    samples, rate = _decoded(content)
-    part = samples[round(start * rate) : round(end * rate)]
-    return float(np.sqrt(np.mean(np.square(part, dtype=np.float64)))) if len(part) else 0.0
