@@ -37,3 +37,4 @@ clean:
 
 bench: install
 	$(UV) run --frozen python -m bench.run
+	$(UV) run --frozen python -m bench.search

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tether_relay.calls.models import Call, Recording
+from tether_relay.calls.repository import CallRepository
 from tether_relay.ids import new_call_id, new_recording_id
 from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.runtime import Runtime
@@ -63,7 +64,8 @@ async def make_call(
     async with runtime.sessions() as session:
         await OrganizationRepository(session).ensure(organization_id)
         await session.flush()
-        session.add_all(rows)
+        await CallRepository(session).add(call)  # as every write of a call: its transcript indexed
+        session.add_all(rows[1:])
         await session.commit()
     return call
 

@@ -94,8 +94,7 @@ async def _create(runtime: Runtime, calls: CallRepository) -> Call:
         transcription_source="demo",
         transcription_fetched_at=utcnow(),
     )
-    calls.add(call)
-    await calls.flush()
+    await calls.add(call)
     recording = NewRecording(
         id=recording_id,
         storage_bucket=RECORDINGS,

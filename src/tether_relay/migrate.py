@@ -13,10 +13,19 @@ from tether_relay.db import async_database_url, prepare_sqlite_file
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# Made by our migrations but described by no model: pgqueuer's tables (PostgreSQL's job queue, its own
+# DDL), and each database's own index of search_documents (its tsvector column and GIN index on
+# PostgreSQL, its FTS5 table and that table's shadow tables on SQLite).
+_UNMODELLED = {
+    "table": ("pgqueuer", "search_documents_fts"),
+    "column": ("search_vector",),
+    "index": ("ix_search_documents_vector",),
+}
+
+
 def ours(name: str | None, type_: str, _parents: object) -> bool:
-    """Alembic's `include_name`: pgqueuer's tables (PostgreSQL's job queue) are its own DDL, installed
-    and upgraded by our migrations but described by no model of ours."""
-    return not (type_ == "table" and name is not None and name.startswith("pgqueuer"))
+    """Alembic's `include_name`: leaves out what no model describes (above)."""
+    return name is None or not name.startswith(_UNMODELLED.get(type_, ()))
 
 
 def alembic_config(database_url: str) -> Config:

@@ -25,6 +25,7 @@ from tether_relay.api.routes import (
     provider_config,
     recordings,
     redaction,
+    search,
     transcripts,
     webhook_endpoints,
     webhooks,
@@ -95,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
         recordings.router,
         transcripts.router,
         playback.router,
+        search.router,  # before calls.router, whose /api/calls/{callId} would take "search" for an id
         calls.router,
         ingest.router,
         provider_config.router,

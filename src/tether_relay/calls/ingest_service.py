@@ -166,8 +166,7 @@ class IngestService:
             call.transcription_fetched_at = now
         async with self._sessions.begin() as session:
             calls = CallRepository(session)
-            calls.add(call)
-            await calls.flush()
+            await calls.add(call)
             if audio is not None:
                 recording = NewRecording(
                     id=recording_id,

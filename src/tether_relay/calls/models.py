@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tether_relay.db import Base, JSONType, UTCDateTime, utcnow
@@ -20,6 +20,11 @@ class Call(Base):
         # One call per provider call; scoped by organisation because ingest ids are chosen by clients.
         UniqueConstraint("provider", "provider_call_id", "organization_id"),
         Index("ix_calls_organization_id_sort_time", "organization_id", "sort_time", "call_id"),
+        # Search's exact matches (calls/repository.py SearchRepository.by_facts).
+        Index("ix_calls_organization_id_from_number", "organization_id", "from_number"),
+        Index("ix_calls_organization_id_to_number", "organization_id", "to_number"),
+        Index("ix_calls_organization_id_provider_call_id", "organization_id", "provider_call_id"),
+        Index("ix_calls_organization_id_conversation_id", "organization_id", "conversation_id"),
     )
 
     id: Mapped[str] = mapped_column("call_id", String(32), primary_key=True, default=new_call_id)
@@ -160,6 +165,23 @@ class CallRedaction(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SearchDocument(Base):
+    """The terms a call's transcript is found by (search/terms.py): the original's, and the redacted
+    copy's. Written only by the repository, in the statements' own transaction, so search is in step with
+    what reads return. Each database indexes `terms` its own way, both made by the migration: PostgreSQL a
+    generated tsvector (`vector`) with a GIN index, SQLite an FTS5 table kept by triggers."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = (UniqueConstraint("call_id", "redacted"),)
+
+    # An integer key: SQLite's FTS5 table names its rows by it (a rowid that VACUUM cannot renumber).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"))
+    organization_id: Mapped[str] = mapped_column(String(64))
+    redacted: Mapped[bool] = mapped_column(Boolean)
+    terms: Mapped[str] = mapped_column(Text)
 
 
 @event.listens_for(Call, "before_insert")

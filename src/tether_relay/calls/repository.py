@@ -8,23 +8,48 @@ concurrently and on whichever database. Call facts (status, numbers, times) are 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    cast,
+    column,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    update,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from tether_relay.auth.principal import Principal
-from tether_relay.calls.models import RECORDING_ORDER, Call, CallRedaction, Recording, RecordingDeletion
+from tether_relay.calls.models import (
+    RECORDING_ORDER,
+    Call,
+    CallRedaction,
+    Recording,
+    RecordingDeletion,
+    SearchDocument,
+)
 from tether_relay.db import rowcount, storable, utcnow
 from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
 from tether_relay.redaction.policy import Policy
+from tether_relay.search.query import TextQuery
+from tether_relay.search.terms import document
 from tether_relay.transcripts.model import checked
 
 # The fields a deletion removes from the call: the transcript and everything derived from it.
@@ -72,6 +97,33 @@ class StoredKey:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """What the history and search narrow an organisation's calls to (None: any)."""
+
+    contact_id: str | None = None
+    user_id: str | None = None
+    status: str | None = None
+    since: datetime | None = None  # history time (start, else creation) at or after
+    until: datetime | None = None  # before
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        out = [
+            column == value
+            for column, value in (
+                (Call.contact_id, self.contact_id),
+                (Call.user_id, self.user_id),
+                (Call.status, self.status),
+            )
+            if value is not None
+        ]
+        if self.since is not None:
+            out.append(Call.sort_time >= self.since)
+        if self.until is not None:
+            out.append(Call.sort_time < self.until)
+        return out
+
+
 def _live(call_id: str) -> ColumnElement[bool]:
     """The guard every content write carries: the call exists and its recording is not deleted."""
     return (Call.id == call_id) & Call.recording_deleted_at.is_(None)
@@ -90,20 +142,10 @@ class CallRepository:
         return (await self._session.scalars(query)).one_or_none()
 
     async def history(
-        self,
-        principal: Principal,
-        *,
-        contact_id: str | None,
-        user_id: str | None,
-        status: str | None,
-        limit: int,
-        offset: int,
+        self, principal: Principal, filters: CallFilter, *, limit: int, offset: int
     ) -> tuple[list[Call], int]:
         """Newest first (start time, else creation time), served by ix_calls_organization_id_sort_time."""
-        scope = [Call.organization_id == principal.organization_id]
-        for column, value in ((Call.contact_id, contact_id), (Call.user_id, user_id), (Call.status, status)):
-            if value is not None:
-                scope.append(column == value)
+        scope = [Call.organization_id == principal.organization_id, *filters.conditions()]
         total = await self._session.scalar(select(func.count()).select_from(Call).where(*scope))
         page = await self._session.scalars(
             select(Call)
@@ -117,6 +159,17 @@ class CallRepository:
 
     async def get(self, call_id: str) -> Call | None:
         return await self._session.get(Call, call_id, populate_existing=True)
+
+    async def of_organization(self, organization_id: str, call_ids: Sequence[str]) -> dict[str, Call]:
+        """These calls of the organisation (with their recordings), by id; others are left out."""
+        if not call_ids:
+            return {}
+        found = await self._session.scalars(
+            select(Call)
+            .where(Call.organization_id == organization_id, Call.id.in_(list(call_ids)))
+            .options(selectinload(Call.recordings))
+        )
+        return {call.id: call for call in found}
 
     async def recordings_of(self, call_id: str) -> list[Recording]:
         """A call's recordings, oldest first; the last is the latest (the order of Call.recordings and of
@@ -218,9 +271,12 @@ class CallRepository:
             await self._session.flush()
         return call
 
-    def add(self, call: Call) -> None:
-        """A new call; its recordings are attached with `attach_recording`, the one way rows are made."""
+    async def add(self, call: Call) -> None:
+        """A new call (its transcript indexed for search); its recordings are attached with
+        `attach_recording`, the one way rows are made."""
         self._session.add(call)
+        await self._session.flush()
+        await SearchRepository(self._session).index(call.id, call.transcription_text, call.transcription_data)
 
     def add_deletion(self, deletion: RecordingDeletion) -> RecordingDeletion:
         """The receipt of a deletion (`mark_deleted` is what makes it terminal, in the same transaction)."""
@@ -296,7 +352,9 @@ class CallRepository:
                 values["sort_time"] = func.coalesce(Call.start_time, details.start_time)
         if not await self._update_leased(call_id, owner, values):
             return None
-        return transcript["transcription_text"], transcript["transcription_data"]
+        text, data = transcript["transcription_text"], transcript["transcription_data"]
+        await SearchRepository(self._session).index(call_id, text, data)
+        return text, data
 
     async def defer_transcript(self, call_id: str, owner: str, *, status: str, retry_after: datetime) -> bool:
         """Not final (provider still processing, or it failed): try again after `retry_after`."""
@@ -314,8 +372,9 @@ class CallRepository:
         """A final transcript the provider pushed to us (a webhook). The provider's own transcript wins
         over anything cached that is not a transcript (unavailable, failed, pending), and takes the lease
         away from a reader fetching one, so the reader's answer cannot overwrite it."""
+        transcript = _transcript("ready", source, text, data, now)
         values = {
-            **_transcript("ready", source, text, data, now),
+            **transcript,
             "transcript_lease_owner": None,
             "transcript_lease_until": None,
             "transcript_retry_after": None,
@@ -326,7 +385,12 @@ class CallRepository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return rowcount(result) == 1
+        if rowcount(result) != 1:
+            return False
+        await SearchRepository(self._session).index(
+            call_id, transcript["transcription_text"], transcript["transcription_data"]
+        )
+        return True
 
     async def set_summary(self, call_id: str, summary: str) -> bool:
         """The provider's summary of the transcript (content: refused after a deletion)."""
@@ -442,6 +506,8 @@ class CallRepository:
             .where(Recording.call_id == call_id)
             .returning(Recording.storage_bucket, Recording.storage_key, Recording.transcript_key)
         )
+        # Nothing of it is found by search any more (the redacted copy's terms included).
+        await self._session.execute(delete(SearchDocument).where(SearchDocument.call_id == call_id))
         # The redacted copy goes with the original: every copy, whoever could read it.
         redacted = await self._session.execute(
             delete(CallRedaction)
@@ -580,6 +646,9 @@ class RedactionRepository:
         )
         if rowcount(done) != 1:
             return False, None
+        await SearchRepository(self._session).index(
+            call_id, values.get("transcription_text"), values.get("transcription_data"), redacted=True
+        )
         if (
             previous.storage_bucket
             and previous.storage_key
@@ -600,6 +669,17 @@ class RedactionRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def ready_transcripts(self, call_ids: list[str], policy_key: str) -> dict[str, Any]:
+        """The redacted transcript data of each of these calls whose copy under `policy_key` is ready."""
+        rows = await self._session.execute(
+            select(CallRedaction.call_id, CallRedaction.transcription_data).where(
+                CallRedaction.call_id.in_(call_ids),
+                CallRedaction.status == "ready",
+                CallRedaction.policy_key == policy_key,
+            )
+        )
+        return {call_id: data for call_id, data in rows}
+
     async def ready_summaries(self, call_ids: list[str], policy_key: str) -> dict[str, str | None]:
         """The redacted summary of each of these calls whose copy under `policy_key` is ready."""
         rows = await self._session.execute(
@@ -610,3 +690,139 @@ class RedactionRepository:
             )
         )
         return {call_id: summary for call_id, summary in rows}
+
+
+# --- search (search_documents) -------------------------------------------------------------------
+# A call's terms are written by the writes above that store its transcript (or its redacted copy's), in
+# their transaction and only when they landed, and removed with its content: search finds what reads
+# return, never more. Each database has its own index over the same terms (the migration).
+
+# A transcript longer than this is tokenized in a worker thread rather than on the event loop.
+_OFF_LOOP_CHARS = 20_000
+_FTS = table("search_documents_fts", column("rowid"))
+_FTS_TABLE: ColumnElement[Any] = literal_column("search_documents_fts")
+_VECTOR = literal_column("search_documents.search_vector", TSVECTOR)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    call_id: str
+    score: float  # higher is better; comparable only within one search
+
+
+class SearchRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def index(self, call_id: str, text: str | None, data: Any, *, redacted: bool = False) -> None:
+        """Index a live call's transcript (or its redacted copy's) as it is now; no transcript, no terms."""
+        size = len(text or "") or (
+            sum(len(str(u.get("message", ""))) for u in data if isinstance(u, dict))
+            if isinstance(data, list)
+            else 0
+        )
+        if size > _OFF_LOOP_CHARS:
+            terms = await asyncio.to_thread(document, text, data)
+        else:
+            terms = document(text, data)
+        if terms is None:
+            await self._session.execute(
+                delete(SearchDocument).where(
+                    SearchDocument.call_id == call_id, SearchDocument.redacted == redacted
+                )
+            )
+            return
+        dialect = (await self._session.connection()).dialect.name
+        dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        source = select(Call.id, Call.organization_id, literal(redacted), literal(terms)).where(
+            _live(call_id)
+        )
+        statement = dialect_insert(SearchDocument).from_select(
+            ["call_id", "organization_id", "redacted", "terms"], source
+        )
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["call_id", "redacted"], set_={"terms": statement.excluded.terms}
+            )
+        )
+
+    async def search(
+        self,
+        organization_id: str,
+        query: TextQuery,
+        filters: CallFilter,
+        *,
+        redacted_under: str | None,
+        excluding: Sequence[str],
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Hit], int]:
+        """The organisation's calls whose transcript matches, best first (then newest), and how many
+        match. `redacted_under`: search the redacted copies made under this policy, ready ones only."""
+        if (await self._session.connection()).dialect.name == "postgresql":
+            asked = cast(query.tsquery(), TSQUERY)
+            score: ColumnElement[Any] = func.ts_rank_cd(_VECTOR, asked)
+            base = select(SearchDocument.call_id).where(_VECTOR.op("@@")(asked))
+        else:
+            # The matches first, materialized: left to itself SQLite's planner walks the organisation's
+            # calls and asks FTS5 about each one, thousands of times slower for a common word.
+            matched = (
+                select(_FTS.c.rowid.label("id"), (-func.bm25(_FTS_TABLE)).label("score"))
+                .where(_FTS_TABLE.op("MATCH")(query.fts5()))
+                .cte("matched")
+                .prefix_with("MATERIALIZED")
+            )
+            score = matched.c.score
+            base = (
+                select(SearchDocument.call_id)
+                .select_from(matched)
+                .join(SearchDocument, SearchDocument.id == matched.c.id)
+            )
+        scoped = base.join(Call, Call.id == SearchDocument.call_id).where(
+            SearchDocument.organization_id == organization_id,
+            SearchDocument.redacted == (redacted_under is not None),
+            Call.organization_id == organization_id,
+            SearchDocument.call_id.not_in(list(excluding)),
+            *filters.conditions(),
+        )
+        if redacted_under is not None:
+            scoped = scoped.join(
+                CallRedaction,
+                (CallRedaction.call_id == SearchDocument.call_id)
+                & (CallRedaction.status == "ready")
+                & (CallRedaction.policy_key == redacted_under),
+            )
+        rows = (
+            await self._session.execute(
+                scoped.add_columns(score.label("score"), func.count().over().label("total"))
+                .order_by(literal_column("score").desc(), Call.sort_time.desc(), Call.id.desc())
+                .limit(max(limit, 1))
+                .offset(offset)
+            )
+        ).all()
+        if rows and limit > 0:  # the total counted beside the page, over every match, in one pass
+            return [Hit(call_id, float(value)) for call_id, value, _ in rows], int(rows[0].total)
+        if not rows and offset == 0:
+            return [], 0
+        total = await self._session.scalar(select(func.count()).select_from(scoped.subquery()))
+        return [], int(total or 0)
+
+    async def by_facts(
+        self, organization_id: str, numbers: Sequence[str], ident: str | None, filters: CallFilter, limit: int
+    ) -> list[str]:
+        """The organisation's calls from or to one of `numbers`, or whose id (ours, the provider's, the
+        conversation's) is `ident`: exact matches, newest first."""
+        named: list[ColumnElement[bool]] = []
+        if numbers:
+            named += [Call.from_number.in_(list(numbers)), Call.to_number.in_(list(numbers))]
+        if ident is not None:
+            named += [Call.id == ident, Call.provider_call_id == ident, Call.conversation_id == ident]
+        if not named:
+            return []
+        found = await self._session.scalars(
+            select(Call.id)
+            .where(Call.organization_id == organization_id, or_(*named), *filters.conditions())
+            .order_by(Call.sort_time.desc(), Call.id.desc())
+            .limit(limit)
+        )
+        return list(found)

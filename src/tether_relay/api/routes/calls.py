@@ -4,20 +4,38 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from tether_relay.api.deps import CurrentPrincipal, SessionDep
 from tether_relay.api.errors import error_responses
-from tether_relay.api.types import CallId, StoredText
+from tether_relay.api.types import CallId, Moment, StoredText
 from tether_relay.calls.document import call_document
 from tether_relay.calls.redaction_requests import readable_summaries, wants_redacted
-from tether_relay.calls.repository import CallRepository
+from tether_relay.calls.repository import CallFilter, CallRepository
 from tether_relay.errors import CallNotFound
 
 router = APIRouter(tags=["Calls"])
 
 Filter = Annotated[StoredText | None, Query(max_length=64)]
+
+
+async def _filters(
+    contactId: Filter = None,
+    userId: Filter = None,
+    status: Filter = None,
+    since: Annotated[
+        Moment | None, Query(description="calls from this moment on (ISO 8601, with a zone)")
+    ] = None,
+    until: Annotated[
+        Moment | None, Query(description="calls before this moment (ISO 8601, with a zone)")
+    ] = None,
+) -> CallFilter:
+    """The history's filters (shared with search); times are the history's: start, else creation."""
+    return CallFilter(contact_id=contactId, user_id=userId, status=status, since=since, until=until)
+
+
+HistoryFilters = Annotated[CallFilter, Depends(_filters)]
 
 
 class CallDocument(BaseModel):
@@ -48,16 +66,12 @@ class HistoryResponse(BaseModel):
 async def list_call_history(
     principal: CurrentPrincipal,
     session: SessionDep,
-    contactId: Filter = None,
-    userId: Filter = None,
-    status: Filter = None,
+    filters: HistoryFilters,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """The caller's organisation's calls, newest first (start time, else creation time)."""
-    calls, total = await CallRepository(session).history(
-        principal, contact_id=contactId, user_id=userId, status=status, limit=limit, offset=offset
-    )
+    calls, total = await CallRepository(session).history(principal, filters, limit=limit, offset=offset)
     summaries = await readable_summaries(
         session, principal.organization_id, wants_redacted(principal.role), [c.id for c in calls]
     )

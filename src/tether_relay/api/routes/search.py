@@ -1,0 +1,76 @@
+"""GET /api/calls/search: an organisation's calls by what was said in them, or by a number or an id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from tether_relay.api.deps import CurrentPrincipal, SessionDep
+from tether_relay.api.errors import error_responses
+from tether_relay.api.routes.calls import CallDocument, HistoryFilters
+from tether_relay.api.types import StoredText
+from tether_relay.calls.document import call_document
+from tether_relay.calls.search_service import search_calls
+
+router = APIRouter(tags=["Calls"])
+
+
+class Utterance(BaseModel):
+    index: int
+    role: str
+    timestamp: float
+    end: float | None
+    message: str
+    highlights: list[tuple[int, int]]
+    snippet: str
+
+
+class SearchHit(BaseModel):
+    call: CallDocument
+    matchedOn: Literal["transcript", "phoneNumber", "id"]
+    score: float
+    matches: list[Utterance]
+    matchCount: int
+
+
+class SearchResponse(BaseModel):
+    success: Literal[True]
+    hits: list[SearchHit]
+    total: int
+
+
+@router.get(
+    "/api/calls/search",
+    response_model=SearchResponse,
+    responses=error_responses(400, 401),
+    summary="Search calls by what was said, a phone number or an id",
+)
+async def search(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    filters: HistoryFilters,
+    q: Annotated[StoredText, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> dict[str, Any]:
+    """Words must all be said in the call; "quoted words" together. A phone number or an id matches
+    calls exactly first. Each hit carries the utterances that matched: `highlights` are [start, end)
+    offsets in `message` (in code points), `snippet` is HTML (escaped, matches in `<mark>`). Readers of
+    redacted content search the redacted transcripts only."""
+    result = await search_calls(session, principal, q, filters, limit=limit, offset=offset)
+    return {
+        "success": True,
+        "total": result.total,
+        "hits": [
+            {
+                "call": call_document(hit.call, result.summaries),
+                "matchedOn": hit.matched_on,
+                "score": hit.score,
+                "matches": [m.document() for m in hit.matches],
+                "matchCount": hit.match_count,
+            }
+            for hit in result.hits
+        ],
+    }

@@ -1,0 +1,103 @@
+"""search: the terms of each call's transcript (original and redacted), indexed by each database
+
+Revision ID: 3b8e0c5d71a2
+Revises: df093667286e
+Create Date: 2026-12-04 07:20:00
+
+Both databases index the same terms, made by search/terms.py; neither's own parser or stemmer runs.
+PostgreSQL: `search_vector`, a tsvector generated from `terms` with each term at its position (so phrases
+match), and a GIN index on it. SQLite: an FTS5 table over `terms`, its rows named by the integer key, kept
+by triggers (FTS5's external-content pattern); its tokenizer keeps every letter, digit and mark as they
+come, so a term stays one token.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "3b8e0c5d71a2"
+down_revision = "df093667286e"
+branch_labels = None
+depends_on = None
+
+# What search matches exactly, each within an organisation.
+_EXACT = ("from_number", "to_number", "provider_call_id", "conversation_id")
+
+_POSTGRESQL = [
+    # Each space-separated term, quoted, at its position: `'cancel':4 'my':5`; positions kept so the
+    # phrase operator `<->` works. Immutable, as a generated column needs.
+    """
+    CREATE FUNCTION tether_search_vector(terms text) RETURNS tsvector
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+      SELECT coalesce(string_agg(quote_literal(term) || ':' || position, ' ')::tsvector, ''::tsvector)
+      FROM unnest(string_to_array(terms, ' ')) WITH ORDINALITY AS t(term, position)
+      WHERE term <> ''
+    $$
+    """,
+    """
+    ALTER TABLE search_documents
+      ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (tether_search_vector(terms)) STORED
+    """,
+    "CREATE INDEX ix_search_documents_vector ON search_documents USING gin (search_vector)",
+]
+
+_SQLITE = [
+    """
+    CREATE VIRTUAL TABLE search_documents_fts USING fts5(
+      terms, content='search_documents', content_rowid='id',
+      tokenize="unicode61 remove_diacritics 0 categories 'L* N* M* Co'"
+    )
+    """,
+    """
+    CREATE TRIGGER search_documents_fts_insert AFTER INSERT ON search_documents BEGIN
+      INSERT INTO search_documents_fts(rowid, terms) VALUES (new.id, new.terms);
+    END
+    """,
+    """
+    CREATE TRIGGER search_documents_fts_delete AFTER DELETE ON search_documents BEGIN
+      INSERT INTO search_documents_fts(search_documents_fts, rowid, terms)
+        VALUES ('delete', old.id, old.terms);
+    END
+    """,
+    """
+    CREATE TRIGGER search_documents_fts_update AFTER UPDATE ON search_documents BEGIN
+      INSERT INTO search_documents_fts(search_documents_fts, rowid, terms)
+        VALUES ('delete', old.id, old.terms);
+      INSERT INTO search_documents_fts(rowid, terms) VALUES (new.id, new.terms);
+    END
+    """,
+]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "search_documents",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("call_id", sa.String(length=32), nullable=False),
+        sa.Column("organization_id", sa.String(length=64), nullable=False),
+        sa.Column("redacted", sa.Boolean(), nullable=False),
+        sa.Column("terms", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.call_id"], name=op.f("fk_search_documents_call_id_calls"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_documents")),
+        sa.UniqueConstraint("call_id", "redacted", name=op.f("uq_search_documents_call_id_redacted")),
+    )
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        for name in _EXACT:
+            batch_op.create_index(f"ix_calls_organization_id_{name}", ["organization_id", name], unique=False)
+    for statement in _POSTGRESQL if op.get_bind().dialect.name == "postgresql" else _SQLITE:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        for name in _EXACT:
+            batch_op.drop_index(f"ix_calls_organization_id_{name}")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_table("search_documents")
+        op.execute("DROP FUNCTION tether_search_vector(text)")
+    else:
+        op.execute("DROP TABLE search_documents_fts")
+        op.drop_table("search_documents")

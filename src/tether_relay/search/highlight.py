@@ -1,0 +1,87 @@
+"""Which utterances of a hit matched, and where: found with the tokenizer that indexed them
+(search/terms.py), so what is marked is what the database matched."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from tether_relay.search.query import TextQuery
+from tether_relay.search.terms import tokens
+from tether_relay.transcripts.model import Utterance
+
+SNIPPET_CHARS = 160  # a longer message is cut to this much around its first match
+MAX_MATCHES = 5  # matching utterances shown per call (the count says how many there are)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    index: int
+    utterance: Utterance
+    highlights: list[tuple[int, int]]  # [start, end) in the message, in code points
+
+    def document(self) -> dict[str, Any]:
+        u = self.utterance
+        return {
+            "index": self.index,
+            "role": u["role"],
+            "timestamp": u["timestamp"],
+            "end": u.get("end"),
+            "message": u["message"],
+            "highlights": [list(h) for h in self.highlights],
+            "snippet": snippet(u["message"], self.highlights),
+        }
+
+
+def matches(utterances: list[Utterance], query: TextQuery) -> list[Match]:
+    """Each utterance holding a phrase of the query (or a word of it), in order, with what to mark."""
+    found: list[Match] = []
+    for index, utterance in enumerate(utterances):
+        marks = highlights(utterance["message"], query)
+        if marks:
+            found.append(Match(index, utterance, marks))
+    return found
+
+
+def highlights(message: str, query: TextQuery) -> list[tuple[int, int]]:
+    words = list(tokens(message))
+    terms = [w.term for w in words]
+    ranges: list[tuple[int, int]] = []
+    together = (query.ranked_together,) if query.ranked_together else ()
+    for phrase in (*query.phrases, *together):
+        n = len(phrase)
+        for i in range(len(terms) - n + 1):
+            if tuple(terms[i : i + n]) == phrase:
+                ranges.append((words[i].start, words[i + n - 1].end))
+    return _merged(ranges)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
+
+
+def snippet(message: str, marks: list[tuple[int, int]]) -> str:
+    """The message (or SNIPPET_CHARS of it around the first match) as HTML: escaped, each match in
+    <mark>…</mark>, an ellipsis where it was cut."""
+    start, end = 0, len(message)
+    if end > SNIPPET_CHARS and marks:
+        start = max(0, marks[0][0] - SNIPPET_CHARS // 3)
+        end = min(len(message), start + SNIPPET_CHARS)
+        start = max(0, end - SNIPPET_CHARS)
+    parts = ["…" if start > 0 else ""]
+    at = start
+    for mark_start, mark_end in marks:
+        if mark_end <= start or mark_start >= end:
+            continue
+        a, b = max(mark_start, start), min(mark_end, end)
+        parts += [html.escape(message[at:a]), "<mark>", html.escape(message[a:b]), "</mark>"]
+        at = b
+    parts += [html.escape(message[at:end]), "…" if end < len(message) else ""]
+    return "".join(parts)

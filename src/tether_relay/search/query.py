@@ -1,0 +1,101 @@
+"""A search box's text → what each database is asked, and whether it names a phone number or an id.
+
+Words must all be said in the call (anywhere); "quoted words" must be said together, in one utterance.
+Several bare words also rank calls that say them together first: the query asks for the phrase OR all
+the words, which matches the same calls and scores the phrase's. Terms come from search/terms.py, and
+are quoted for each database's query language, so nothing a user types is that language's syntax.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from tether_relay.search.terms import terms
+
+MAX_PHRASES = 12
+MAX_TERMS = 32
+_QUOTED = re.compile(r'"([^"]*)"?')
+_PHONE = re.compile(r"\+?[\d\s().\-]{7,32}")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:]{5,127}")
+
+
+class UnsearchableQuery(ValueError):
+    """The text asks for nothing that can be searched (no word), or for too much."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuery:
+    phrases: tuple[tuple[str, ...], ...]  # all must match; each one's terms in a row
+    ranked_together: tuple[str, ...] | None  # the bare words, as one phrase, scored higher when said so
+
+    def fts5(self) -> str:
+        every = " AND ".join(_fts5_phrase(p) for p in self.phrases)
+        if self.ranked_together is None:
+            return every
+        return f"{_fts5_phrase(self.ranked_together)} OR ({every})"
+
+    def tsquery(self) -> str:
+        every = " & ".join(_ts_phrase(p) for p in self.phrases)
+        if self.ranked_together is None:
+            return every
+        return f"{_ts_phrase(self.ranked_together)} | ({every})"
+
+
+def _fts5_phrase(phrase: tuple[str, ...]) -> str:
+    # Terms hold only letters, digits and marks (search/terms.py): never a quote.
+    return '"' + " ".join(phrase) + '"'
+
+
+def _ts_phrase(phrase: tuple[str, ...]) -> str:
+    return (
+        "(" + " <-> ".join("'" + term.replace("'", "''").replace("\\", "\\\\") + "'" for term in phrase) + ")"
+    )
+
+
+def text_query(q: str) -> TextQuery:
+    phrases: list[tuple[str, ...]] = []
+    bare: list[str] = []
+    for found in _QUOTED.finditer(q):
+        phrase = tuple(terms(found.group(1)))
+        if phrase:
+            phrases.append(phrase)
+    for word in _QUOTED.sub(" ", q).split():
+        parts = tuple(terms(word))
+        if parts:
+            phrases.append(parts)  # "e-mail" is the phrase e mail
+            bare.extend(parts)
+    unique = tuple(dict.fromkeys(phrases))
+    if not unique:
+        raise UnsearchableQuery("q has no word to search for")
+    if len(unique) > MAX_PHRASES or sum(len(p) for p in unique) > MAX_TERMS:
+        raise UnsearchableQuery(f"q asks for more than {MAX_TERMS} words or {MAX_PHRASES} phrases")
+    together = tuple(bare) if len(bare) > 1 and len(unique) > 1 else None
+    return TextQuery(unique, together)
+
+
+def phone_forms(q: str) -> list[str]:
+    """The ways a call's number may be stored that `q` names, if `q` is a phone number: as typed, E.164
+    (a number without a country code is read as North American, like our demo data), its digits."""
+    text = q.strip()
+    digits = "".join(c for c in text if c.isdigit())
+    if not _PHONE.fullmatch(text) or not 7 <= len(digits) <= 15:
+        return []
+    forms = {text, digits, "+" + digits}
+    try:
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else "US")
+        forms.add(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    except phonenumbers.NumberParseException:
+        pass
+    return sorted(forms)
+
+
+def id_form(q: str) -> str | None:
+    """`q` if it may be an id (ours, the provider's, a conversation's): one token of id characters, with
+    a digit in it."""
+    text = q.strip()
+    if _ID.fullmatch(text) and any(c.isdigit() for c in text):
+        return text
+    return None

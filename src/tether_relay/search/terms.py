@@ -1,0 +1,87 @@
+"""The one tokenizer of search: what a transcript is indexed under and what a query asks for are made by
+the same function, so both databases index exactly the terms Python chose (neither database's own parser
+or stemmer runs) and the highlights mark exactly what matched.
+
+A term is a run of letters and digits (combining marks kept inside it), case-folded, Latin diacritics
+dropped ("José" finds "jose"), English words stemmed (Snowball: "cancelling" finds "cancel"). Scripts
+written without spaces (Chinese, Japanese, Thai) give one term per character, so a phrase of characters
+finds its run anywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import regex
+import snowballstemmer
+
+from tether_relay.transcripts.model import utterances_of
+
+# Between two utterances, so a phrase never runs from one into the next. A private-use character: the
+# tokenizer never makes a term of it, so no query can ask for it.
+BOUNDARY = "\ue000"
+# PostgreSQL keeps word positions up to 16,383 and a tsvector under 1 MB: past these a transcript is not
+# indexed further (said in docs/search.md), and a longer term is cut (cut the same way in a query).
+MAX_TERMS = 16_383
+MAX_TERM_CHARS = 40
+_LATIN_MARKS = regex.compile("[\u0300-\u036f]")
+_ASCII_WORD = regex.compile(r"[a-z]+\Z")
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    term: str
+    start: int  # offsets into the text it came from: [start, end)
+    end: int
+
+
+# A letter or digit, then letters, digits and combining marks; or one character of a script written
+# without spaces.
+_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}"
+_WORD = regex.compile(
+    rf"[{_UNSPACED}]|[\p{{L}}\p{{N}}--{_UNSPACED}][\p{{L}}\p{{N}}\p{{M}}--{_UNSPACED}]*", regex.V1
+)
+
+
+@lru_cache(maxsize=65_536)
+def term_of(word: str) -> str:
+    folded = unicodedata.normalize("NFKD", word.casefold())
+    folded = unicodedata.normalize("NFKC", _LATIN_MARKS.sub("", folded))
+    if _ASCII_WORD.match(folded):
+        folded = _STEMMER.stemWord(folded)
+    return folded[:MAX_TERM_CHARS]
+
+
+def tokens(text: str) -> Iterator[Token]:
+    for match in _WORD.finditer(text):
+        term = term_of(match.group())
+        if term:
+            yield Token(term, match.start(), match.end())
+
+
+def terms(text: str) -> list[str]:
+    return [token.term for token in tokens(text)]
+
+
+def document(text: str | None, data: Any) -> str | None:
+    """What a transcript is indexed under: its terms, space-separated, BOUNDARY between utterances.
+    None when there is no transcript (nothing is indexed)."""
+    utterances = utterances_of(data)
+    messages = [u["message"] for u in utterances] if utterances is not None else [text] if text else []
+    if not messages:
+        return None
+    out: list[str] = []
+    for message in messages:
+        if out:
+            out.append(BOUNDARY)
+        out.extend(terms(message))
+        if len(out) >= MAX_TERMS:
+            del out[MAX_TERMS:]
+            break
+    return " ".join(sys.intern(t) for t in out)

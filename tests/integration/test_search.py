@@ -1,0 +1,316 @@
+"""GET /api/calls/search on both databases: phrases and ranking, unicode, exact numbers and ids,
+organisation isolation, filters, and the index kept in step by every write (ingest, a transcript fetched
+on a read, deletion, redaction)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.audio import tone
+from tests.conftest import auth
+from tests.factories import make_call
+from tests.fakes.elevenlabs import ElevenLabsFake
+from tests.jobs import until
+from tether_relay.runtime import Runtime
+
+ORG, OTHER = "org-a", "org-b"
+MP3 = b"ID3\x04\x00\x00" + bytes(range(256)) * 20
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"ingest_rate_limit_per_minute": 1000, "jobs_in_process": True, "job_retry_first_seconds": 0.2}
+
+
+def said(*messages: str) -> list[dict[str, Any]]:
+    return [
+        {"role": "user" if i % 2 else "agent", "message": m, "timestamp": 2.0 * i, "end": 2.0 * i + 1.5}
+        for i, m in enumerate(messages)
+    ]
+
+
+async def ingest(client: httpx.AsyncClient, *messages: str, organization: str = ORG, **fields: Any) -> str:
+    """A call through the ingest API (the write path customers use), saying `messages`."""
+    keys: dict[str, str] = client.__dict__.setdefault("api_keys", {})  # asking again makes a new key
+    if organization not in keys:
+        answer = await client.get("/api/user/api-key", headers=auth(organization))
+        keys[organization] = answer.json()["data"]["apiKey"]
+    api_key = keys[organization]
+    body = {
+        "direction": "inbound",
+        "fromNumber": "+14165550100",
+        "toNumber": "+14165550199",
+        "duration": 30,
+        "status": "completed",
+        "transcript": said(*messages),
+        "summary": "A call.",
+        "recording": base64.b64encode(MP3).decode(),
+        "callStartTime": "2026-11-20T10:00:00Z",
+        **fields,
+    }
+    response = await client.post(
+        "/api/calls/ingest", json=body, headers={"Authorization": f"Bearer {api_key}"}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["callId"])
+
+
+async def search(
+    client: httpx.AsyncClient, q: str, organization: str = ORG, role: str = "ADMIN", **params: Any
+) -> dict[str, Any]:
+    response = await client.get(
+        "/api/calls/search", params={"q": q, **params}, headers=auth(organization, role)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def ids(body: dict[str, Any]) -> list[str]:
+    return [hit["call"]["callId"] for hit in body["hits"]]
+
+
+async def test_words_anywhere_match_and_the_phrase_ranks_first(client: httpx.AsyncClient) -> None:
+    together = await ingest(client, "Hello, how can I help?", "I want to cancel my subscription, please.")
+    apart = await ingest(client, "Cancel the order.", "My subscription renews monday.", "Is that all?")
+    unrelated = await ingest(client, "Where is my parcel?", "It left the depot.")
+
+    body = await search(client, "cancel my subscription")
+
+    assert ids(body) == [together, apart]
+    assert body["total"] == 2
+    assert unrelated not in ids(body)
+    hit = body["hits"][0]
+    assert hit["matchedOn"] == "transcript"
+    assert hit["matchCount"] == 1
+    match = hit["matches"][0]
+    assert (match["index"], match["role"], match["timestamp"]) == (1, "user", 2.0)
+    assert match["snippet"] == "I want to <mark>cancel my subscription</mark>, please."
+    start, end = match["highlights"][0]
+    assert match["message"][start:end] == "cancel my subscription"
+    # In quotes, the words must be said together, in one utterance.
+    assert ids(await search(client, '"cancel my subscription"')) == [together]
+    assert ids(await search(client, '"subscription is that"')) == []  # not across two utterances
+
+
+async def test_more_mentions_rank_higher_and_words_are_stemmed_and_folded(client: httpx.AsyncClient) -> None:
+    once = await ingest(client, "I need a refund for the blue one.", "Sure, one moment.")
+    thrice = await ingest(client, "Refund, refund, I need a refund.", "Sure, one moment.")
+
+    assert ids(await search(client, "refund")) == [thrice, once]
+    assert ids(await search(client, "REFUNDED")) == [thrice, once]  # stemmed, case-folded
+    cancelled = await ingest(client, "They cancelled it.")
+    assert ids(await search(client, "cancelling")) == [cancelled]
+
+
+@pytest.mark.parametrize(
+    ("message", "query"),
+    [
+        ("Je m'appelle José Núñez.", "jose nunez"),
+        ("Je m'appelle José Núñez.", "JOSÉ"),
+        ("我想取消订阅\uff0c谢谢。", "取消订阅"),  # written without spaces: any run of characters
+        ("ありがとうございます", "ございます"),
+        ("मुझे अपना ऑर्डर रद्द करना है", "ऑर्डर रद्द"),  # combining vowel signs stay in their word
+        ("Straße und Maß", "strasse"),
+        ("Order \uff21\uff22\uff23\uff11\uff12\uff13 please", "abc123"),  # full-width letters and digits
+        ("Ελληνικά: Σωκράτης", "σωκρατης"),
+        ("emoji 🎉 party time", "party"),
+        ("שלום עולם", "עולם"),
+    ],
+)
+async def test_unicode_is_found_as_people_type_it(
+    client: httpx.AsyncClient, message: str, query: str
+) -> None:
+    call_id = await ingest(client, "Hello.", message)
+    await ingest(client, "Nothing alike here.")
+
+    body = await search(client, query)
+
+    assert ids(body) == [call_id]
+    marked = body["hits"][0]["matches"][0]
+    assert marked["message"] == message
+    assert marked["highlights"]
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        '" OR 1=1 --',
+        "cancel' OR 'a'='a",
+        "NEAR(cancel order) AND NOT x*",
+        "a & b | !c <-> d:* \\ ''",
+        "subscription)",
+        '"""',
+        "col:cancel",
+        "cancel\u0000order",
+    ],
+)
+async def test_query_syntax_of_either_database_is_just_text(client: httpx.AsyncClient, q: str) -> None:
+    await ingest(client, "Please cancel the order now.")
+    response = await client.get("/api/calls/search", params={"q": q}, headers=auth(ORG))
+    # Either words to search (found or not) or a clear 400: never the database's syntax, never a 500.
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"q": ""}, "q"),
+        ({"q": "!!! ... ???"}, "q"),
+        ({"q": "x" * 201}, "q"),
+        ({"q": "refund", "limit": 0}, "limit"),
+        ({"q": "refund", "limit": 101}, "limit"),
+        ({"q": "refund", "since": "2026-11-20T10:00:00"}, "since"),  # no zone
+        ({"q": "refund", "until": "yesterday"}, "until"),
+        ({"q": " ".join(f"w{i}" for i in range(40))}, "q"),
+    ],
+)
+async def test_bad_queries_are_400_in_the_envelope(
+    client: httpx.AsyncClient, params: dict[str, Any], field: str
+) -> None:
+    response = await client.get("/api/calls/search", params=params, headers=auth(ORG))
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["success"] is False
+    assert body["code"] == "VALIDATION_ERROR"
+    assert field in str(body["error"])
+    assert (await client.get("/api/calls/search", params={"q": "refund"})).status_code == 401
+
+
+async def test_a_number_or_an_id_matches_exactly_first(client: httpx.AsyncClient) -> None:
+    by_number = await ingest(client, "Hello.", fromNumber="+14155550123", externalCallId="vendor-call-777")
+    mentions = await ingest(client, "Call me on 4155550123 tomorrow.", fromNumber="+14165550100")
+
+    for typed in ("+14155550123", "(415) 555-0123", "415.555.0123", "1 415 555 0123"):
+        body = await search(client, typed)
+        assert ids(body)[0] == by_number, typed
+        assert body["hits"][0]["matchedOn"] == "phoneNumber"
+    assert ids(await search(client, "4155550123")) == [by_number, mentions]
+    for ident in (by_number, "vendor-call-777"):
+        body = await search(client, ident)
+        assert ids(body) == [by_number]
+        assert body["hits"][0]["matchedOn"] == "id"
+
+
+async def test_another_organisations_calls_never_appear(client: httpx.AsyncClient) -> None:
+    ours = await ingest(client, "Please cancel my subscription.", fromNumber="+14155550100")
+    theirs = await ingest(
+        client,
+        "Please cancel my subscription.",
+        organization=OTHER,
+        fromNumber="+14155550199",
+        externalCallId="their-call-123",
+    )
+
+    mine = await search(client, "cancel my subscription")
+    assert ids(mine) == [ours]
+    assert mine["total"] == 1
+    assert ids(await search(client, "cancel my subscription", OTHER)) == [theirs]
+    for q in ("+14155550199", theirs, "their-call-123"):
+        body = await search(client, q)
+        assert (ids(body), body["total"]) == ([], 0), q
+
+
+async def test_filters_narrow_the_search_and_the_history(client: httpx.AsyncClient) -> None:
+    early = await ingest(client, "Refund please.", callStartTime="2026-11-01T09:00:00Z")
+    late = await ingest(client, "Refund please.", callStartTime="2026-11-25T09:00:00Z")
+    failed = await ingest(client, "Refund please.", status="failed", callStartTime="2026-11-26T09:00:00Z")
+
+    assert set(ids(await search(client, "refund"))) == {early, late, failed}
+    assert ids(await search(client, "refund", since="2026-11-20T00:00:00Z", status="completed")) == [late]
+    assert ids(await search(client, "refund", until="2026-11-20T00:00:00+00:00")) == [early]
+    assert ids(await search(client, "refund", status="failed")) == [failed]
+    history = await client.get(
+        "/api/calls/history", params={"since": "2026-11-20T00:00:00Z"}, headers=auth(ORG)
+    )
+    assert [c["callId"] for c in history.json()["calls"]] == [failed, late]
+
+
+async def test_paging_goes_through_every_hit_once(client: httpx.AsyncClient) -> None:
+    made = {await ingest(client, f"Refund number {i}.", fromNumber="+14155550100") for i in range(7)}
+
+    seen: list[str] = []
+    for offset in range(0, 8, 3):
+        body = await search(client, "refund", limit=3, offset=offset)
+        assert body["total"] == 7
+        seen += ids(body)
+    assert sorted(seen) == sorted(made)
+    exact = [await search(client, "+14155550100", limit=3, offset=o) for o in (0, 3, 6)]
+    assert sorted(i for body in exact for i in ids(body)) == sorted(made)
+
+
+async def test_a_transcript_fetched_on_a_read_is_searchable_at_once(
+    client: httpx.AsyncClient, runtime: Runtime, elevenlabs: ElevenLabsFake
+) -> None:
+    await client.post(
+        "/api/calls/voice-ai/config",
+        headers=auth(ORG, "SUPERADMIN"),
+        json={"aiVoiceProvider": "elevenlabs", "elevenlabsApiKey": elevenlabs.api_key},
+    )
+    elevenlabs.add("conv_01search", direction="inbound")
+    call = await make_call(
+        runtime, ORG, provider="elevenlabs", provider_call_id="conv_01search", transcription_data=None
+    )
+    assert ids(await search(client, "shipped this morning")) == []
+
+    assert (await client.get(f"/api/calls/{call.id}/recording", headers=auth(ORG))).status_code == 200
+
+    assert ids(await search(client, "shipped this morning")) == [call.id]
+
+
+async def test_a_deleted_recording_is_not_found_any_more(client: httpx.AsyncClient) -> None:
+    call_id = await ingest(client, "Please cancel my subscription.", fromNumber="+14155550100")
+    kept = await ingest(client, "Please cancel my subscription.", fromNumber="+14155550100")
+
+    deleted = await client.delete(f"/api/calls/{call_id}/recording", headers=auth(ORG))
+    assert deleted.status_code == 200, deleted.text
+
+    assert ids(await search(client, "cancel my subscription")) == [kept]
+    # The call's facts stay (the history lists it), so its number still finds it, with nothing said.
+    body = await search(client, "+14155550100")
+    assert set(ids(body)) == {call_id, kept}
+    assert all(hit["matches"] == [] for hit in body["hits"])
+
+
+async def test_readers_of_redacted_content_search_only_the_redacted_transcript(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    async def set_policy(*entities: str) -> None:
+        policy = {"enabled": True, "entities": list(entities)} if entities else {"enabled": True}
+        response = await client.post("/api/calls/redaction/config", json=policy, headers=auth(ORG))
+        assert response.status_code == 200, response.text
+
+    await set_policy("US_SSN")
+    call_id = await ingest(
+        client,
+        "Hello, billing here.",
+        "My card is 4111 1111 1111 1111, cancel my subscription.",
+        recording=base64.b64encode(tone(seconds=6.0)).decode(),
+    )
+
+    async def copy_ready() -> bool:
+        response = await client.get(f"/api/calls/{call_id}/recording", headers=auth(ORG, "USER"))
+        return response.status_code == 200
+
+    assert ids(await search(client, "cancel", role="USER")) == []  # no copy yet: nothing to find
+    await until(copy_ready, 30)
+    assert ids(await search(client, "4111", role="USER")) == [call_id]  # cards are not redacted yet
+    # Cards too, from now on: the copy made under the narrower policy is not searched any more, even
+    # before anyone asks for the new one.
+    await set_policy()
+    assert ids(await search(client, "4111", role="USER")) == []
+    assert ids(await search(client, "cancel", role="USER")) == []
+    await until(copy_ready, 30)
+    # The admin searches the original; a USER only the redacted copy.
+    assert ids(await search(client, "4111 1111 1111 1111")) == [call_id]
+    assert ids(await search(client, "4111", role="USER")) == []
+    assert ids(await search(client, "4111 1111 1111 1111", role="USER")) == []
+    body = await search(client, "cancel my subscription", role="USER")
+    assert ids(body) == [call_id]
+    assert "4111" not in str(body)
