@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_admin
 from tether_relay.db import Base, create_engine
-from tether_relay.migrate import alembic_config, ours
+from tether_relay.migrate import alembic_config, ours, upgrade
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -68,5 +69,50 @@ async def _version(url: str) -> str:
                 await connection.execute(text("SELECT version_num FROM alembic_version"))
             ).scalar_one()
             return version
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_transcripts_from_before_search_are_indexed_by_its_migration(tmp_path: Path, kind: str) -> None:
+    name = f"tether_backfill_{uuid.uuid4().hex[:10]}"
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    else:
+        postgres_admin(f'CREATE DATABASE "{name}"')
+        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url, "df093667286e")  # the revision before search
+        said = '[{"role": "user", "message": "Please cancel my subscription.", "timestamp": 1.0}]'
+        asyncio.run(
+            _run(
+                url,
+                "INSERT INTO organizations (id, created_at) VALUES ('org-old', CURRENT_TIMESTAMP)",
+                "INSERT INTO calls (call_id, organization_id, provider, provider_call_id, status,"  # noqa: S608
+                " transcription_data, created_at, updated_at, sort_time, recording_deleted_at) VALUES"
+                f" ('call-kept', 'org-old', 'external', 'x1', 'completed', '{said}', CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, NULL),"
+                f" ('call-deleted', 'org-old', 'external', 'x2', 'completed', '{said}', CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+            )
+        )
+
+        upgrade(url)
+
+        found = asyncio.run(_run(url, "SELECT call_id, terms FROM search_documents"))
+        assert found == [("call-kept", "pleas cancel my subscript")]
+    finally:
+        if kind == "postgresql":
+            postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _run(url: str, *statements: str) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            result = None
+            for statement in statements:
+                result = await connection.execute(text(statement))
+            return [tuple(row) for row in result] if result is not None and result.returns_rows else []
     finally:
         await engine.dispose()

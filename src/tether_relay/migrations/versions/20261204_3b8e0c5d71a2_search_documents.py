@@ -89,6 +89,65 @@ def upgrade() -> None:
             batch_op.create_index(f"ix_calls_organization_id_{name}", ["organization_id", name], unique=False)
     for statement in _POSTGRESQL if op.get_bind().dialect.name == "postgresql" else _SQLITE:
         op.execute(statement)
+    _index_what_is_there()
+
+
+def _index_what_is_there() -> None:
+    """Calls that had transcripts (and ready redacted copies) before this revision are found too: their
+    terms are written here, in batches, as the repository writes them for new ones."""
+    from tether_relay.search.terms import document  # the service's own tokenizer, as of this revision
+
+    bind = op.get_bind()
+    documents = sa.table(
+        "search_documents",
+        sa.column("call_id"),
+        sa.column("organization_id"),
+        sa.column("redacted"),
+        sa.column("terms"),
+    )
+    sources = {
+        False: sa.table(
+            "calls",
+            sa.column("call_id"),
+            sa.column("organization_id"),
+            sa.column("transcription_text"),
+            sa.column("transcription_data", sa.JSON()),
+            sa.column("recording_deleted_at"),
+        ),
+        True: sa.table(
+            "call_redactions",
+            sa.column("call_id"),
+            sa.column("organization_id"),
+            sa.column("transcription_text"),
+            sa.column("transcription_data", sa.JSON()),
+            sa.column("status"),
+        ),
+    }
+    for redacted, source in sources.items():
+        wanted = source.c.status == "ready" if redacted else source.c.recording_deleted_at.is_(None)
+        after = ""
+        while True:
+            rows = bind.execute(
+                sa.select(
+                    source.c.call_id,
+                    source.c.organization_id,
+                    source.c.transcription_text,
+                    source.c.transcription_data,
+                )
+                .where(wanted, source.c.call_id > after)
+                .order_by(source.c.call_id)
+                .limit(1000)
+            ).all()
+            if not rows:
+                break
+            after = rows[-1].call_id
+            made = [
+                {"call_id": r.call_id, "organization_id": r.organization_id, "redacted": redacted, "terms": t}
+                for r in rows
+                if (t := document(r.transcription_text, r.transcription_data)) is not None
+            ]
+            if made:
+                bind.execute(sa.insert(documents), made)
 
 
 def downgrade() -> None:
