@@ -28,7 +28,7 @@ from tether_relay.calls.models import Call, SearchDocument
 from tether_relay.db import create_engine
 from tether_relay.migrate import upgrade
 from tether_relay.organizations.models import Organization
-from tether_relay.search.terms import document
+from tether_relay.search.terms import indexed
 from tether_relay.transcripts.model import to_text
 
 _COMMON = (
@@ -104,7 +104,12 @@ async def seed(database_url: str, calls: int, rng: random.Random, words: list[st
             }
         )
         terms.append(
-            {"call_id": call_id, "organization_id": ORG, "redacted": False, "terms": document(None, data)}
+            {
+                "call_id": call_id,
+                "organization_id": ORG,
+                "redacted": False,
+                "terms": indexed(ORG, False, None, data),
+            }
         )
         if index % 997 == 0:
             sample.append(data)

@@ -146,7 +146,10 @@ def _announce(settings: Settings, demo: DemoCall) -> None:
         f"{settings.data_dir}/storage/.\n Never expose this instance; set TETHER_JWT_SECRET and "
         f"TETHER_SECRET_KEY in production.\n\n Fetch the demo call's recording:\n\n"
         f'curl -H "Authorization: Bearer {demo.token}" '
-        f"{settings.base_url}/api/calls/{demo.call_id}/recording\n{rule}\n"
+        f"{settings.base_url}/api/calls/{demo.call_id}/recording\n\n"
+        # The token in the fragment, which the browser never sends: the console reads it and forgets it.
+        f" Or open the console, signed in as the demo organisation:\n\n"
+        f"{settings.base_url}/#token={demo.token}\n{rule}\n"
     )
 
 

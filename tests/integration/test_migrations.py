@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_admin
 from tether_relay.db import Base, create_engine
 from tether_relay.migrate import alembic_config, ours, upgrade
+from tether_relay.search.terms import search_scope
 
 
 async def test_migrated_schema_matches_the_models(database_url: str) -> None:
@@ -100,7 +101,7 @@ def test_transcripts_from_before_search_are_indexed_by_its_migration(tmp_path: P
         upgrade(url)
 
         found = asyncio.run(_run(url, "SELECT call_id, terms FROM search_documents"))
-        assert found == [("call-kept", "pleas cancel my subscript")]
+        assert found == [("call-kept", f"{search_scope('org-old', False)} pleas cancel my subscript")]
     finally:
         if kind == "postgresql":
             postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -5,17 +5,23 @@ on a read, deletion, redaction)."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 
 from tests.audio import tone
 from tests.conftest import auth
 from tests.factories import make_call
 from tests.fakes.elevenlabs import ElevenLabsFake
 from tests.jobs import until
+from tether_relay.calls.models import Call, SearchDocument
+from tether_relay.calls.repository import COUNTED, RANKED
+from tether_relay.organizations.models import Organization
 from tether_relay.runtime import Runtime
+from tether_relay.search.terms import indexed
 
 ORG, OTHER = "org-a", "org-b"
 MP3 = b"ID3\x04\x00\x00" + bytes(range(256)) * 20
@@ -314,3 +320,55 @@ async def test_readers_of_redacted_content_search_only_the_redacted_transcript(
     body = await search(client, "cancel my subscription", role="USER")
     assert ids(body) == [call_id]
     assert "4111" not in str(body)
+
+
+async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_counted_up_to_a_cap(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Past RANKED matches only the newest are ranked (a word in every call costs what a rare one does);
+    a filter ranks every match that passes it; past COUNTED the total says so."""
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    rows, documents = [], []
+    for i in range(COUNTED + 1):
+        call_id = f"bulk{i:020d}"
+        said = "refund refund refund please" if i == 0 else "a refund please"  # the oldest says it most
+        data = said_as(said)
+        rows.append(
+            {
+                "id": call_id,  # the model's attribute (column call_id): an ORM bulk insert
+                "organization_id": ORG,
+                "provider": "external",
+                "provider_call_id": call_id,
+                "status": "completed",
+                "transcription_data": data,
+                "transcription_status": "ready",
+                "created_at": moment + timedelta(minutes=i),
+                "updated_at": moment,
+                "sort_time": moment + timedelta(minutes=i),
+            }
+        )
+        documents.append(
+            {
+                "call_id": call_id,
+                "organization_id": ORG,
+                "redacted": False,
+                "terms": indexed(ORG, False, None, data),
+            }
+        )
+    async with runtime.sessions.begin() as session:
+        await session.execute(insert(Organization).values(id=ORG, created_at=moment))
+        await session.execute(insert(Call), rows)
+        await session.execute(insert(SearchDocument), documents)
+
+    body = await search(client, "refund")
+    assert (body["total"], body["totalExact"], body["reachable"]) == (COUNTED, False, RANKED)
+    assert ids(body)[0] != "bulk" + "0" * 20  # the oldest is outside the ranked window
+    assert (await search(client, "refund", offset=RANKED))["hits"] == []
+
+    narrowed = await search(client, "refund", since="2025-12-31T00:00:00Z")
+    assert ids(narrowed)[0] == "bulk" + "0" * 20  # with a filter, every match is ranked
+    assert narrowed["totalExact"] is False
+
+
+def said_as(message: str) -> list[dict[str, Any]]:
+    return [{"role": "user", "message": message, "timestamp": 0.0}]

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from tether_relay.search.highlight import highlights, snippet
 from tether_relay.search.query import text_query
-from tether_relay.search.terms import BOUNDARY, MAX_TERMS, document, terms, tokens
+from tether_relay.search.terms import (
+    BOUNDARY,
+    MAX_TERMS,
+    SCOPE,
+    document,
+    search_scope,
+    terms,
+    tokens,
+)
 
 # Words from several scripts, with marks, digits, full-width forms and emoji; joined by punctuation.
 WORD = st.sampled_from(
@@ -72,14 +80,17 @@ def test_a_query_is_only_quoted_terms_in_either_language(q: str) -> None:
         query = text_query(q)
     except ValueError:
         return
+    scope = search_scope("org-a", False)
     phrase = r'"[^"\s]+(?: [^"\s]+)*"'
-    assert re.fullmatch(
-        rf"{phrase}(?: AND {phrase})*|{phrase} OR \({phrase}(?: AND {phrase})*\)", query.fts5()
-    )
+    every = rf"{phrase}(?: AND {phrase})*|{phrase} OR \({phrase}(?: AND {phrase})*\)"
+    assert re.fullmatch(rf'"{scope}" AND \(({every})\)', query.fts5(scope))
     lexeme = r"'[^'\\\s]+'"
     group = rf"\({lexeme}(?: <-> {lexeme})*\)"
-    assert re.fullmatch(rf"{group}(?: & {group})*|{group} \| \({group}(?: & {group})*\)", query.tsquery())
-    assert BOUNDARY not in query.fts5()
+    every = rf"{group}(?: & {group})*|{group} \| \({group}(?: & {group})*\)"
+    assert re.fullmatch(rf"\('{scope}'\) & \(({every})\)", query.tsquery(scope))
+    # The scope and the utterance boundary are terms no query can ask for.
+    assert BOUNDARY not in query.fts5(scope)
+    assert not {SCOPE, BOUNDARY} & set("".join(p for phrase in query.phrases for p in phrase))
 
 
 def test_a_phrase_never_runs_from_one_utterance_into_the_next() -> None:

@@ -20,8 +20,8 @@ from tether_relay.api.routes import (
     health,
     ingest,
     media,
+    pages,
     playback,
-    player,
     provider_config,
     recordings,
     redaction,
@@ -105,7 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
         webhook_endpoints.router,
         media.router,
         health.router,
-        player.router,
+        pages.router,
     ):
         app.include_router(router)
     return app

@@ -49,7 +49,7 @@ from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
 from tether_relay.redaction.policy import Policy
 from tether_relay.search.query import TextQuery
-from tether_relay.search.terms import document
+from tether_relay.search.terms import indexed, search_scope
 from tether_relay.transcripts.model import checked
 
 # The fields a deletion removes from the call: the transcript and everything derived from it.
@@ -704,10 +704,23 @@ _FTS_TABLE: ColumnElement[Any] = literal_column("search_documents_fts")
 _VECTOR = literal_column("search_documents.search_vector", TSVECTOR)
 
 
+# Without filters, the newest this many matches are ranked (and can be paged through); matches are
+# counted up to COUNTED.
+RANKED = 1000
+COUNTED = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     call_id: str
     score: float  # higher is better; comparable only within one search
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    hits: list[Hit]
+    total: int  # at most COUNTED
+    exact: bool  # False: there are more than COUNTED
 
 
 class SearchRepository:
@@ -716,15 +729,18 @@ class SearchRepository:
 
     async def index(self, call_id: str, text: str | None, data: Any, *, redacted: bool = False) -> None:
         """Index a live call's transcript (or its redacted copy's) as it is now; no transcript, no terms."""
+        organization_id = await self._session.scalar(select(Call.organization_id).where(_live(call_id)))
+        if organization_id is None:
+            return  # deleted: nothing of it is indexed (mark_deleted removed what was)
         size = len(text or "") or (
             sum(len(str(u.get("message", ""))) for u in data if isinstance(u, dict))
             if isinstance(data, list)
             else 0
         )
         if size > _OFF_LOOP_CHARS:
-            terms = await asyncio.to_thread(document, text, data)
+            terms = await asyncio.to_thread(indexed, organization_id, redacted, text, data)
         else:
-            terms = document(text, data)
+            terms = indexed(organization_id, redacted, text, data)
         if terms is None:
             await self._session.execute(
                 delete(SearchDocument).where(
@@ -756,56 +772,90 @@ class SearchRepository:
         excluding: Sequence[str],
         limit: int,
         offset: int,
-    ) -> tuple[list[Hit], int]:
-        """The organisation's calls whose transcript matches, best first (then newest), and how many
-        match. `redacted_under`: search the redacted copies made under this policy, ready ones only."""
-        if (await self._session.connection()).dialect.name == "postgresql":
-            asked = cast(query.tsquery(), TSQUERY)
-            score: ColumnElement[Any] = func.ts_rank_cd(_VECTOR, asked)
-            base = select(SearchDocument.call_id).where(_VECTOR.op("@@")(asked))
+    ) -> Found:
+        """The organisation's calls whose transcript matches, best first (then newest indexed), and how
+        many match (counted up to COUNTED). `redacted_under`: search the redacted copies made under this
+        policy, ready ones only.
+
+        Without filters only the RANKED newest matches are ranked (each database walks its index newest
+        first and stops), so a word said in every call costs what a rare one does; with filters, every
+        match that passes them is."""
+        redacted = redacted_under is not None
+        scope = search_scope(organization_id, redacted)
+        narrowed = filters.conditions()
+        window = None if narrowed else RANKED
+        postgresql = (await self._session.connection()).dialect.name == "postgresql"
+        if postgresql:
+            asked = cast(query.tsquery(scope), TSQUERY)
+            matches = (
+                select(SearchDocument.id.label("id"))
+                .where(_VECTOR.op("@@")(asked))
+                .order_by(SearchDocument.id.desc())
+                .limit(window)
+                .cte("matched")
+            )
+            score: ColumnElement[Any] = func.ts_rank_cd(_VECTOR, cast(query.tsquery(None), TSQUERY))
+            every = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(asked)).cte("every")
         else:
-            # The matches first, materialized: left to itself SQLite's planner walks the organisation's
-            # calls and asks FTS5 about each one, thousands of times slower for a common word.
-            matched = (
+            # FTS5 first, materialized: left to itself SQLite's planner walks the organisation's calls
+            # and asks FTS5 about each one. Its auxiliary bm25() is computed inside the MATCH query.
+            matches = (
                 select(_FTS.c.rowid.label("id"), (-func.bm25(_FTS_TABLE)).label("score"))
-                .where(_FTS_TABLE.op("MATCH")(query.fts5()))
+                .where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
+                .order_by(_FTS.c.rowid.desc())
+                .limit(window)
                 .cte("matched")
                 .prefix_with("MATERIALIZED")
             )
-            score = matched.c.score
-            base = (
+            score = matches.c.score
+            every = (
+                select(_FTS.c.rowid.label("id"))
+                .where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
+                .cte("every")
+                .prefix_with("MATERIALIZED")
+            )
+
+        def readable(source: Any) -> Any:
+            """The documents of `source` this reader may find (the scope already holds the organisation:
+            said again here, as every query of ours says it)."""
+            chosen = (
                 select(SearchDocument.call_id)
-                .select_from(matched)
-                .join(SearchDocument, SearchDocument.id == matched.c.id)
+                .select_from(source)
+                .join(SearchDocument, SearchDocument.id == source.c.id)
+                .where(
+                    SearchDocument.organization_id == organization_id,
+                    SearchDocument.redacted == redacted,
+                    SearchDocument.call_id.not_in(list(excluding)),
+                )
             )
-        scoped = base.join(Call, Call.id == SearchDocument.call_id).where(
-            SearchDocument.organization_id == organization_id,
-            SearchDocument.redacted == (redacted_under is not None),
-            Call.organization_id == organization_id,
-            SearchDocument.call_id.not_in(list(excluding)),
-            *filters.conditions(),
+            if narrowed:
+                chosen = chosen.join(Call, Call.id == SearchDocument.call_id).where(
+                    Call.organization_id == organization_id, *narrowed
+                )
+            if redacted:
+                chosen = chosen.join(
+                    CallRedaction,
+                    (CallRedaction.call_id == SearchDocument.call_id)
+                    & (CallRedaction.status == "ready")
+                    & (CallRedaction.policy_key == redacted_under),
+                )
+            return chosen
+
+        counted = await self._session.scalar(
+            select(func.count()).select_from(readable(every).limit(COUNTED + 1).subquery())
         )
-        if redacted_under is not None:
-            scoped = scoped.join(
-                CallRedaction,
-                (CallRedaction.call_id == SearchDocument.call_id)
-                & (CallRedaction.status == "ready")
-                & (CallRedaction.policy_key == redacted_under),
-            )
-        rows = (
-            await self._session.execute(
-                scoped.add_columns(score.label("score"), func.count().over().label("total"))
-                .order_by(literal_column("score").desc(), Call.sort_time.desc(), Call.id.desc())
-                .limit(max(limit, 1))
-                .offset(offset)
-            )
-        ).all()
-        if rows and limit > 0:  # the total counted beside the page, over every match, in one pass
-            return [Hit(call_id, float(value)) for call_id, value, _ in rows], int(rows[0].total)
-        if not rows and offset == 0:
-            return [], 0
-        total = await self._session.scalar(select(func.count()).select_from(scoped.subquery()))
-        return [], int(total or 0)
+        total = int(counted or 0)
+        if total == 0 or limit <= 0:
+            return Found([], min(total, COUNTED), total <= COUNTED)
+        rows = await self._session.execute(
+            readable(matches)
+            .add_columns(score.label("score"))
+            .order_by(literal_column("score").desc(), SearchDocument.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        hits = [Hit(call_id, float(value)) for call_id, value in rows]
+        return Found(hits, min(total, COUNTED), total <= COUNTED)
 
     async def by_facts(
         self, organization_id: str, numbers: Sequence[str], ident: str | None, filters: CallFilter, limit: int

@@ -12,6 +12,7 @@ from tether_relay.auth.principal import Principal
 from tether_relay.calls.models import Call
 from tether_relay.calls.redaction_requests import policy_in, wants_redacted
 from tether_relay.calls.repository import (
+    RANKED,
     CallFilter,
     CallRepository,
     Hit,
@@ -39,7 +40,9 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     hits: list[SearchHit]
-    total: int
+    total: int  # counted up to COUNTED text matches (plus the exact ones)
+    total_exact: bool  # False: more match than `total` says
+    reachable: int  # how many of them paging reaches (without filters, the RANKED newest text matches)
     # What a reader of redacted content sees of each hit's summary (None: the summaries as they are).
     summaries: dict[str, str | None] | None
 
@@ -57,9 +60,9 @@ async def search_calls(
     exact = await search.by_facts(organization_id, numbers, ident, filters, MAX_EXACT)
     page_exact = exact[offset : offset + limit]
     found: list[Hit] = []
-    total = len(exact)
+    total, exact_total, reachable = len(exact), True, len(exact)
     if query is not None:
-        found, text_total = await search.search(
+        text = await search.search(
             organization_id,
             query,
             filters,
@@ -68,7 +71,9 @@ async def search_calls(
             limit=limit - len(page_exact),
             offset=max(0, offset - len(exact)),
         )
-        total += text_total
+        found, exact_total = text.hits, text.exact
+        total += text.total
+        reachable += text.total if filters.conditions() else min(text.total, RANKED)
     ids = [*page_exact, *(hit.call_id for hit in found)]
     calls = await CallRepository(session).of_organization(organization_id, ids)
     transcripts = await _transcripts(
@@ -96,7 +101,7 @@ async def search_calls(
     if redacted_under is not None:
         copies = await RedactionRepository(session).ready_summaries(ids, redacted_under)
         summaries = {call_id: copies.get(call_id) for call_id in ids}
-    return SearchResult(hits, total, summaries)
+    return SearchResult(hits, total, exact_total, reachable, summaries)
 
 
 def _text_query(q: str, *, exact: bool) -> TextQuery | None:

@@ -31,17 +31,20 @@ class TextQuery:
     phrases: tuple[tuple[str, ...], ...]  # all must match; each one's terms in a row
     ranked_together: tuple[str, ...] | None  # the bare words, as one phrase, scored higher when said so
 
-    def fts5(self) -> str:
+    def fts5(self, scope: str) -> str:
+        """SQLite FTS5's MATCH, within the documents starting with `scope` (search/terms.py)."""
         every = " AND ".join(_fts5_phrase(p) for p in self.phrases)
-        if self.ranked_together is None:
-            return every
-        return f"{_fts5_phrase(self.ranked_together)} OR ({every})"
+        if self.ranked_together is not None:
+            every = f"{_fts5_phrase(self.ranked_together)} OR ({every})"
+        return f"{_fts5_phrase((scope,))} AND ({every})"
 
-    def tsquery(self) -> str:
+    def tsquery(self, scope: str | None) -> str:
+        """A PostgreSQL tsquery, within the documents starting with `scope` (None: the words alone, to rank
+        by: ts_rank_cd would count the scope, at the start of every document, in its covers)."""
         every = " & ".join(_ts_phrase(p) for p in self.phrases)
-        if self.ranked_together is None:
-            return every
-        return f"{_ts_phrase(self.ranked_together)} | ({every})"
+        if self.ranked_together is not None:
+            every = f"{_ts_phrase(self.ranked_together)} | ({every})"
+        return every if scope is None else f"{_ts_phrase((scope,))} & ({every})"
 
 
 def _fts5_phrase(phrase: tuple[str, ...]) -> str:

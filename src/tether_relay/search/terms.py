@@ -10,6 +10,7 @@ finds its run anywhere.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import unicodedata
 from collections.abc import Iterator
@@ -25,9 +26,12 @@ from tether_relay.transcripts.model import utterances_of
 # Between two utterances, so a phrase never runs from one into the next. A private-use character: the
 # tokenizer never makes a term of it, so no query can ask for it.
 BOUNDARY = "\ue000"
-# PostgreSQL keeps word positions up to 16,383 and a tsvector under 1 MB: past these a transcript is not
-# indexed further (said in docs/search.md), and a longer term is cut (cut the same way in a query).
-MAX_TERMS = 16_383
+# The first term of every document: whose it is (search_scope).
+SCOPE = "\ue001"
+# PostgreSQL keeps word positions up to 16,383 (one is the scope's) and a tsvector under 1 MB: past these
+# a transcript is not indexed further (said in docs/search.md), and a longer term is cut (cut the same way
+# in a query).
+MAX_TERMS = 16_382
 MAX_TERM_CHARS = 40
 _LATIN_MARKS = regex.compile("[\u0300-\u036f]")
 _ASCII_WORD = regex.compile(r"[a-z]+\Z")
@@ -85,3 +89,18 @@ def document(text: str | None, data: Any) -> str | None:
             del out[MAX_TERMS:]
             break
     return " ".join(sys.intern(t) for t in out)
+
+
+def search_scope(organization_id: str, redacted: bool) -> str:
+    """The term that starts every document of one organisation's transcripts (original or redacted), so
+    each database finds an organisation's matches inside its index (intersecting two term lists) rather
+    than by reading rows. A private-use character and a digest: no query can produce it, and no other
+    organisation's documents hold it."""
+    digest = hashlib.blake2b(f"{organization_id}\0{int(redacted)}".encode(), digest_size=12).hexdigest()
+    return SCOPE + digest
+
+
+def indexed(organization_id: str, redacted: bool, text: str | None, data: Any) -> str | None:
+    """What `search_documents.terms` holds for a transcript: its scope, then its terms. None: nothing."""
+    said = document(text, data)
+    return None if said is None else f"{search_scope(organization_id, redacted)} {said}"

@@ -39,6 +39,8 @@ class SearchResponse(BaseModel):
     success: Literal[True]
     hits: list[SearchHit]
     total: int
+    totalExact: bool
+    reachable: int
 
 
 @router.get(
@@ -58,11 +60,15 @@ async def search(
     """Words must all be said in the call; "quoted words" together. A phone number or an id matches
     calls exactly first. Each hit carries the utterances that matched: `highlights` are [start, end)
     offsets in `message` (in code points), `snippet` is HTML (escaped, matches in `<mark>`). Readers of
-    redacted content search the redacted transcripts only."""
+    redacted content search the redacted transcripts only. `total` counts matches up to 10,000
+    (`totalExact` false beyond); without filters the newest 1,000 transcript matches are ranked, and
+    `reachable` says how many hits paging reaches."""
     result = await search_calls(session, principal, q, filters, limit=limit, offset=offset)
     return {
         "success": True,
         "total": result.total,
+        "totalExact": result.total_exact,
+        "reachable": result.reachable,
         "hits": [
             {
                 "call": call_document(hit.call, result.summaries),

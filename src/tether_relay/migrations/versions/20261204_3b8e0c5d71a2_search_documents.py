@@ -95,7 +95,7 @@ def upgrade() -> None:
 def _index_what_is_there() -> None:
     """Calls that had transcripts (and ready redacted copies) before this revision are found too: their
     terms are written here, in batches, as the repository writes them for new ones."""
-    from tether_relay.search.terms import document  # the service's own tokenizer, as of this revision
+    from tether_relay.search.terms import indexed  # the service's own tokenizer, as of this revision
 
     bind = op.get_bind()
     documents = sa.table(
@@ -144,7 +144,8 @@ def _index_what_is_there() -> None:
             made = [
                 {"call_id": r.call_id, "organization_id": r.organization_id, "redacted": redacted, "terms": t}
                 for r in rows
-                if (t := document(r.transcription_text, r.transcription_data)) is not None
+                if (t := indexed(r.organization_id, redacted, r.transcription_text, r.transcription_data))
+                is not None
             ]
             if made:
                 bind.execute(sa.insert(documents), made)
