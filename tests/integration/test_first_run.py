@@ -1,4 +1,5 @@
-"""`tether-relay serve` on an empty machine: development mode prints a curl line that works.
+"""`tether-relay serve` on an empty machine: development mode prints a curl line that works, and a link
+to the console.
 
 This starts the real command in a subprocess (uvicorn with uvloop and httptools), as `make serve` does.
 """
@@ -27,6 +28,11 @@ def test_printed_curl_fetches_the_demo_recording(tmp_path: Path) -> None:
         assert match, output
         token, url = match.groups()
         assert url.startswith(service.url)
+        # Beside it, the console signed in as the demo organisation: the token in the fragment only.
+        assert f"\n{service.url}/#token={token}\n" in output
+        page = httpx.get(f"{service.url}/")
+        assert page.status_code == 200
+        assert "script-src 'self'" in page.headers["content-security-policy"]
 
         response = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
