@@ -15,7 +15,8 @@ from sqlalchemy import insert
 from tests.audio import tone
 from tests.conftest import auth
 from tests.factories import make_call
-from tests.fakes.elevenlabs import ElevenLabsFake
+from tests.fakes import senders
+from tests.fakes.elevenlabs import ElevenLabsFake, conversation
 from tests.jobs import until
 from tether_relay.calls.models import Call, SearchDocument
 from tether_relay.calls.repository import COUNTED, RANKED
@@ -268,6 +269,23 @@ async def test_a_transcript_fetched_on_a_read_is_searchable_at_once(
     assert (await client.get(f"/api/calls/{call.id}/recording", headers=auth(ORG))).status_code == 200
 
     assert ids(await search(client, "shipped this morning")) == [call.id]
+
+
+async def test_a_transcript_a_provider_pushes_is_searchable_at_once(client: httpx.AsyncClient) -> None:
+    secret = "wsec_" + "c" * 40
+    configured = await client.post(
+        "/api/calls/voice-ai/config",
+        headers=auth(ORG, "SUPERADMIN"),
+        json={"elevenlabsWebhookSecret": secret},
+    )
+    assert configured.status_code == 200, configured.text
+    event = senders.elevenlabs_transcription(conversation("conv_pushed", direction="outbound"))
+    body, headers = senders.elevenlabs(event, secret)
+
+    delivered = await client.post("/api/webhook/elevenlabs", content=body, headers=headers)
+
+    assert delivered.status_code == 200, delivered.text
+    assert ids(await search(client, "shipped this morning")) == [delivered.json()["callId"]]
 
 
 async def test_a_deleted_recording_is_not_found_any_more(client: httpx.AsyncClient) -> None:
