@@ -119,3 +119,9 @@ def test_the_snippet_is_escaped_html_around_the_first_match() -> None:
     assert made.endswith("<mark>cancel</mark> &amp; go")
     assert "<b>" not in made
     assert len(made) < 220
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(sentences(), st.text(max_size=60)))
+def test_the_quick_pass_gives_the_terms_the_offsets_pass_gives(text: str) -> None:
+    assert terms(text) == [token.term for token in tokens(text)]

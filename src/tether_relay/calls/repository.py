@@ -164,9 +164,11 @@ class CallRepository:
         """These calls of the organisation (with their recordings), by id; others are left out."""
         if not call_ids:
             return {}
+        # `organization_id || ''`: the same condition, which no index serves, so the planner looks the
+        # keys up; given an indexed one, SQLite (without statistics) walks the organisation's whole index.
         found = await self._session.scalars(
             select(Call)
-            .where(Call.organization_id == organization_id, Call.id.in_(list(call_ids)))
+            .where(Call.id.in_(list(call_ids)), Call.organization_id.concat("") == organization_id)
             .options(selectinload(Call.recordings))
         )
         return {call.id: call for call in found}
@@ -784,36 +786,25 @@ class SearchRepository:
         scope = search_scope(organization_id, redacted)
         narrowed = filters.conditions()
         window = None if narrowed else RANKED
-        postgresql = (await self._session.connection()).dialect.name == "postgresql"
-        if postgresql:
+        if (await self._session.connection()).dialect.name == "postgresql":
             asked = cast(query.tsquery(scope), TSQUERY)
-            matches = (
-                select(SearchDocument.id.label("id"))
-                .where(_VECTOR.op("@@")(asked))
-                .order_by(SearchDocument.id.desc())
-                .limit(window)
-                .cte("matched")
-            )
+            matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(asked))
+            matches = matching.order_by(SearchDocument.id.desc()).limit(window).cte("matched")
             score: ColumnElement[Any] = func.ts_rank_cd(_VECTOR, cast(query.tsquery(None), TSQUERY))
-            every = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(asked)).cte("every")
+            every: Any = matching.cte("every")
         else:
             # FTS5 first, materialized: left to itself SQLite's planner walks the organisation's calls
             # and asks FTS5 about each one. Its auxiliary bm25() is computed inside the MATCH query.
+            matching = select(_FTS.c.rowid.label("id")).where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
             matches = (
-                select(_FTS.c.rowid.label("id"), (-func.bm25(_FTS_TABLE)).label("score"))
-                .where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
+                matching.add_columns((-func.bm25(_FTS_TABLE)).label("score"))
                 .order_by(_FTS.c.rowid.desc())
                 .limit(window)
                 .cte("matched")
                 .prefix_with("MATERIALIZED")
             )
             score = matches.c.score
-            every = (
-                select(_FTS.c.rowid.label("id"))
-                .where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
-                .cte("every")
-                .prefix_with("MATERIALIZED")
-            )
+            every = matching.cte("every").prefix_with("MATERIALIZED")
 
         def readable(source: Any) -> Any:
             """The documents of `source` this reader may find (the scope already holds the organisation:
@@ -841,8 +832,10 @@ class SearchRepository:
                 )
             return chosen
 
+        # The scope term holds the organisation: unless more is asked, the index alone counts its matches.
+        counting = readable(every) if narrowed or redacted or excluding else matching
         counted = await self._session.scalar(
-            select(func.count()).select_from(readable(every).limit(COUNTED + 1).subquery())
+            select(func.count()).select_from(counting.limit(COUNTED + 1).subquery())
         )
         total = int(counted or 0)
         if total == 0 or limit <= 0:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether_relay.search.query import TextQuery
-from tether_relay.search.terms import tokens
+from tether_relay.search.terms import terms, tokens
 from tether_relay.transcripts.model import Utterance
 
 SNIPPET_CHARS = 160  # a longer message is cut to this much around its first match
@@ -45,14 +45,16 @@ def matches(utterances: list[Utterance], query: TextQuery) -> list[Match]:
 
 
 def highlights(message: str, query: TextQuery) -> list[tuple[int, int]]:
+    if query.terms.isdisjoint(terms(message)):  # most utterances: no offsets needed
+        return []
     words = list(tokens(message))
-    terms = [w.term for w in words]
+    said = [w.term for w in words]
     ranges: list[tuple[int, int]] = []
     together = (query.ranked_together,) if query.ranked_together else ()
     for phrase in (*query.phrases, *together):
         n = len(phrase)
-        for i in range(len(terms) - n + 1):
-            if tuple(terms[i : i + n]) == phrase:
+        for i in range(len(said) - n + 1):
+            if tuple(said[i : i + n]) == phrase:
                 ranges.append((words[i].start, words[i + n - 1].end))
     return _merged(ranges)
 

@@ -31,6 +31,10 @@ class TextQuery:
     phrases: tuple[tuple[str, ...], ...]  # all must match; each one's terms in a row
     ranked_together: tuple[str, ...] | None  # the bare words, as one phrase, scored higher when said so
 
+    @property
+    def terms(self) -> frozenset[str]:
+        return frozenset(term for phrase in self.phrases for term in phrase)
+
     def fts5(self, scope: str) -> str:
         """SQLite FTS5's MATCH, within the documents starting with `scope` (search/terms.py)."""
         every = " AND ".join(_fts5_phrase(p) for p in self.phrases)
