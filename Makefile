@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: install serve test lint format migrate clean bench
+.PHONY: install serve test test-all lint format migrate clean bench
 
 .tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -25,8 +25,12 @@ lint: install
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports
 
+# Tests run on every core (pytest-xdist); the slow suites only under CI=true or in `make test-all`.
 test: lint
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n auto
+
+test-all: lint
+	TETHER_TEST_ALL=1 $(UV) run --frozen pytest -n auto
 
 format: install
 	$(UV) run --frozen ruff format src tests bench

@@ -50,6 +50,20 @@ POSTGRES_ADMIN_URL = os.environ.get(
 TABLES = ", ".join([table.name for table in Base.metadata.sorted_tables] + ["pgqueuer", "pgqueuer_log"])
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test` stays quick: the suites marked slow run under CI=true (CI runs everything) or
+    TETHER_TEST_ALL=1 (`make test-all`), and are said to be left out otherwise."""
+    if os.environ.get("CI") == "true" or os.environ.get("TETHER_TEST_ALL") == "1":
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"{len(slow)} slow tests left out (make test-all, or CI=true, runs them)")
+
+
 def postgres_admin(sql: str, url: str = POSTGRES_ADMIN_URL) -> None:
     async def run() -> None:
         connection = await asyncpg.connect(url)

@@ -24,6 +24,9 @@ from tether_relay.demo import demo_audio
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 ORG, OTHER = "org-console", "org-elsewhere"
 SCREENSHOTS = os.environ.get("TETHER_CONSOLE_SCREENSHOTS")  # a folder: refreshes docs/console*.png
 

@@ -19,6 +19,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.conftest import token_for
 from tests.processes import service_env, service_process
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 # Semantic validation (MP3 magic, signatures, live API keys, provider-specific required fields) rightly
 # refuses some schema-valid requests; the contract promises documented answers, not acceptance.
 EXCLUDED: list[Any] = [positive_data_acceptance]

@@ -26,6 +26,9 @@ from tests.factories import AUDIO
 from tests.fakes.twilio import sid
 from tests.processes import service_env, service_process
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 120
 SINCH_KEY, SINCH_SECRET = "669E367E-6BBA-48AB-AF15-266871C28135", "BeIukql3pTKJ8RGL5zo0DA=="
 EL_SECRET, TWILIO_TOKEN = "wsec_" + "f" * 40, "0123456789abcdef0123456789abcdef"

@@ -22,6 +22,9 @@ from tether_relay.calls.models import Call, Recording
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 ORG = "org-archive-process"
 HOOK = "/api/webhook/calls/twilio/recording"
 AUDIO = b"ID3\x04" + bytes(range(256)) * 256  # 64 KiB and a bit

@@ -16,6 +16,9 @@ from tests.processes import service_env, service_process
 from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 ORG = "org-race"
 
 

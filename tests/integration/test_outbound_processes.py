@@ -19,6 +19,9 @@ from tests.jobs import until
 from tests.processes import ServiceProcess, service_env, service_process
 from tether_relay.settings import Settings
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 ORG = "org-pushed"
 
 

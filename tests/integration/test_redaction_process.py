@@ -25,6 +25,9 @@ from tests.integration.test_redaction import (
 from tests.processes import service_env, service_process
 from tether_relay.settings import Settings
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 ORG = "org-redaction-process"
 
 

@@ -5,6 +5,7 @@ on a read, deletion, redaction)."""
 from __future__ import annotations
 
 import base64
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -390,3 +391,18 @@ async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_cou
 
 def said_as(message: str) -> list[dict[str, Any]]:
     return [{"role": "user", "message": message, "timestamp": 0.0}]
+
+
+async def test_a_transcript_of_long_rare_words_stays_within_what_postgresql_indexes(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Unique 40-letter words of four-byte letters: indexed up to the byte cap (each word and each pair a
+    lexeme), never past the tsvector's 1 MB, which would fail the write that stores the transcript."""
+    rng = random.Random(7)
+    words = ["".join(chr(0x10300 + rng.randrange(32)) for _ in range(40)) for _ in range(6000)]
+    call = await make_call(
+        runtime, ORG, transcription_data=said(" ".join(words[:3000]), " ".join(words[3000:]))
+    )
+
+    assert ids(await search(client, words[0])) == [call.id]
+    assert ids(await search(client, f'"{words[1]} {words[2]}"')) == [call.id]

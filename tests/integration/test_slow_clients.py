@@ -18,6 +18,9 @@ from tests.conftest import JWT_SECRET
 from tests.processes import ServiceProcess, service_env, service_process
 from tether_relay.auth.tokens import mint_token
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 1.0
 # Cut within the deadline plus one window of slack (a body is checked once per window).
 CUT_BY = 2 * TIMEOUT + 1.5

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from bench.soak import soak
+
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
 
 
 async def test_a_short_soak_has_no_errors() -> None:

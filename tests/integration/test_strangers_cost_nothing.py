@@ -28,6 +28,9 @@ from tether_relay.api.app import create_app
 from tether_relay.auth.tokens import mint_token
 from tether_relay.settings import Settings
 
+# Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
+pytestmark = pytest.mark.slow
+
 MIB = 1024 * 1024
 
 

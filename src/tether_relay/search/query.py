@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 import phonenumbers
 
-from tether_relay.search.terms import terms
+from tether_relay.search.terms import PAIR, terms
 
 MAX_PHRASES = 12
 MAX_TERMS = 32
@@ -43,12 +44,14 @@ class TextQuery:
         return f"{_fts5_phrase((scope,))} AND ({every})"
 
     def tsquery(self, scope: str | None) -> str:
-        """A PostgreSQL tsquery, within the documents starting with `scope` (None: the words alone, to rank
-        by: ts_rank_cd would count the scope, at the start of every document, in its covers)."""
-        every = " & ".join(_ts_phrase(p) for p in self.phrases)
+        """A PostgreSQL tsquery, within the documents starting with `scope`, its phrases narrowed by their
+        pairs (search/terms.py PAIR). None: the words alone, to rank by (ts_rank_cd would count the
+        scope, at the start of every document, and the pairs, in its covers)."""
+        narrowed = scope is not None
+        every = " & ".join(_ts_phrase(p, narrowed) for p in self.phrases)
         if self.ranked_together is not None:
-            every = f"{_ts_phrase(self.ranked_together)} | ({every})"
-        return every if scope is None else f"{_ts_phrase((scope,))} & ({every})"
+            every = f"{_ts_phrase(self.ranked_together, narrowed)} | ({every})"
+        return every if scope is None else f"{_ts_phrase((scope,), False)} & ({every})"
 
 
 def _fts5_phrase(phrase: tuple[str, ...]) -> str:
@@ -56,10 +59,17 @@ def _fts5_phrase(phrase: tuple[str, ...]) -> str:
     return '"' + " ".join(phrase) + '"'
 
 
-def _ts_phrase(phrase: tuple[str, ...]) -> str:
-    return (
-        "(" + " <-> ".join("'" + term.replace("'", "''").replace("\\", "\\\\") + "'" for term in phrase) + ")"
-    )
+def _ts_phrase(phrase: tuple[str, ...], pairs: bool) -> str:
+    """The phrase's terms in a row; with `pairs`, its neighbouring pairs first (PostgreSQL indexes them
+    beside the terms, the migration), so the GIN index narrows a phrase of common words to where it may
+    be said rather than to every document holding its words."""
+    in_a_row = " <-> ".join(_lexeme(term) for term in phrase)
+    joined = [_lexeme(a + PAIR + b) for a, b in pairwise(phrase)] if pairs else []
+    return "(" + " & ".join([*joined, f"({in_a_row})" if joined else in_a_row]) + ")"
+
+
+def _lexeme(term: str) -> str:
+    return "'" + term.replace("'", "''").replace("\\", "\\\\") + "'"
 
 
 def text_query(q: str) -> TextQuery:

@@ -27,11 +27,14 @@ from tether_relay.transcripts.model import utterances_of
 BOUNDARY = "\ue000"
 # The first term of every document: whose it is (search_scope).
 SCOPE = "\ue001"
+# Joins two neighbouring terms into the pair PostgreSQL also indexes (the migration, search/query.py).
+PAIR = "\ue002"
 # PostgreSQL keeps word positions up to 16,383 (one is the scope's) and a tsvector under 1 MB: past these
 # a transcript is not indexed further (said in docs/search.md), and a longer term is cut (cut the same way
 # in a query).
 MAX_TERMS = 16_382
 MAX_TERM_CHARS = 40
+MAX_BYTES = 200_000  # its words and their pairs then stay under the tsvector's 1 MB, whatever the script
 _LATIN_MARKS = regex.compile("[\u0300-\u036f]")
 _ASCII_WORD = regex.compile(r"[a-z]+\Z")
 _STEMMER = snowballstemmer.stemmer("english")
@@ -80,14 +83,16 @@ def document(text: str | None, data: Any) -> str | None:
     if not messages:
         return None
     out: list[str] = []
+    size = 0
     for message in messages:
         if out:
             out.append(BOUNDARY)
-        out.extend(terms(message))
-        if len(out) >= MAX_TERMS:
-            del out[MAX_TERMS:]
-            break
-    return " ".join(sys.intern(t) for t in out)
+        for term in terms(message):
+            size += len(term.encode()) + 1
+            if len(out) >= MAX_TERMS or size > MAX_BYTES:
+                return " ".join(out)
+            out.append(sys.intern(term))
+    return " ".join(out)
 
 
 def search_scope(organization_id: str, redacted: bool) -> str:

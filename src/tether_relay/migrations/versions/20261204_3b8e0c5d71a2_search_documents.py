@@ -25,14 +25,26 @@ depends_on = None
 _EXACT = ("from_number", "to_number", "provider_call_id", "conversation_id")
 
 _POSTGRESQL = [
-    # Each space-separated term, quoted, at its position: `'cancel':4 'my':5`; positions kept so the
-    # phrase operator `<->` works. Immutable, as a generated column needs.
+    # Each space-separated term, quoted, at its position (`'cancel':4 'my':5`), so the phrase operator
+    # `<->` works; and at the same position each pair of neighbours joined by U+E002 (`'cancel\ue002my':4`),
+    # so a phrase of common words is narrowed by the GIN index to the documents holding its pairs instead
+    # of every document holding its words (search/query.py asks for both). Neither the utterance boundary
+    # (U+E000) nor the scope (first) makes a pair. Immutable, as a generated column needs.
     """
     CREATE FUNCTION tether_search_vector(terms text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-      SELECT coalesce(string_agg(quote_literal(term) || ':' || position, ' ')::tsvector, ''::tsvector)
-      FROM unnest(string_to_array(terms, ' ')) WITH ORDINALITY AS t(term, position)
-      WHERE term <> ''
+      SELECT coalesce(string_agg(quote_literal(x.lexeme) || ':' || x.position, ' ')::tsvector, ''::tsvector)
+      FROM (
+        SELECT term, position, lead(term) OVER (ORDER BY position) AS next
+        FROM unnest(string_to_array(terms, ' ')) WITH ORDINALITY AS t(term, position)
+      ) AS w
+      CROSS JOIN LATERAL (
+        VALUES
+          (w.term, w.position),
+          (CASE WHEN w.position > 1 AND w.term <> chr(57344) AND w.next <> chr(57344)
+                THEN w.term || chr(57346) || w.next END, w.position)
+      ) AS x(lexeme, position)
+      WHERE x.lexeme IS NOT NULL AND x.lexeme <> ''
     $$
     """,
     """
