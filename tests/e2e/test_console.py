@@ -8,6 +8,8 @@ Skipped when Chromium is not installed, except under CI=true (as tests/e2e/test_
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from tether_relay.runtime import Runtime
 from tether_relay.settings import Settings
 
 # Starts service processes, browsers or long runs: `make test` skips it; CI and `make test-all` run it.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 ORG, OTHER = "org-console", "org-elsewhere"
 SCREENSHOTS = os.environ.get("TETHER_CONSOLE_SCREENSHOTS")  # a folder: refreshes docs/console*.png
@@ -75,140 +77,119 @@ async def sign_in(page: Page, url: str, role: str = "ADMIN") -> None:
     await page.locator("#results li").first.wait_for()
 
 
-async def launch(playwright: object) -> Browser:
-    browser: Browser = await playwright.chromium.launch(  # type: ignore[attr-defined]
-        executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+@dataclass
+class Console:
+    """The service (calls made, as `calls` makes them) and a browser to open its console in."""
+
+    url: str
+    browser: Browser
+    made: dict[str, Call]
+
+
+@pytest.fixture
+async def console(runtime: Runtime, settings: Settings, tmp_path: Path) -> AsyncIterator[Console]:
+    assert CHROMIUM is not None, "CI must install Chromium (.ci/run does)"
+    made = await calls(runtime)
+    env = service_env(settings.database_url, settings.data_dir)
+    with service_process(env, tmp_path, "console") as service:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+            )
+            try:
+                yield Console(service.url, browser, made)
+            finally:
+                await browser.close()
+
+
+async def test_an_admin_finds_plays_and_deletes_a_call(console: Console) -> None:
+    page = await console.browser.new_page()
+    await sign_in(page, console.url)
+    rows = page.locator("#results li")
+
+    # The history, newest first; the other organisation's call is not there.
+    assert await rows.count() == 3
+    listed = [await rows.nth(i).get_attribute("data-call-id") for i in range(3)]
+    assert listed == [console.made["failed"].id, console.made["parcel"].id, console.made["cancel"].id]
+    assert "3 of 3" in await page.inner_text("#summary")
+
+    # A filter narrows it, and clearing it brings the rest back.
+    await page.select_option("#status", "failed")
+    assert await eventually(page, "document.querySelectorAll('#results li').length === 1", 5)
+    await page.select_option("#status", "")
+    assert await eventually(page, "document.querySelectorAll('#results li').length === 3", 5)
+
+    # A phrase, typed and submitted from the keyboard.
+    await page.focus("#q")
+    await page.keyboard.type("cancel my subscription")
+    await page.keyboard.press("Enter")
+    assert await eventually(page, "document.querySelectorAll('#results li').length === 1", 5)
+    assert await rows.first.get_attribute("data-call-id") == console.made["cancel"].id
+    assert await page.inner_text("#results mark") == "cancel my subscription"
+    if SCREENSHOTS:
+        await page.screenshot(path=f"{SCREENSHOTS}/console.png", full_page=True)
+
+    # Opening the hit (Enter on the focused match) seeks to the utterance that matched (9.0 s).
+    await page.focus("#results .match")
+    await page.keyboard.press("Enter")
+    await page.locator("#transcript li").first.wait_for()
+    assert await eventually(page, "document.getElementById('audio').currentTime >= 9.0", 5)
+    assert await page.evaluate("document.getElementById('audio').currentTime") < 10.5
+    assert await eventually(
+        page, "document.querySelectorAll('#transcript li')[3].classList.contains('active')", 5
     )
-    return browser
+    assert console.made["cancel"].id in await page.inner_text("#facts")
+    if SCREENSHOTS:
+        await page.screenshot(path=f"{SCREENSHOTS}/console-call.png", full_page=True)
+
+    # Deleting asks first, then shows the receipt.
+    await page.click("#delete")
+    assert await page.is_visible("#confirm")
+    await page.click("#confirm-delete")
+    await page.locator("#receipt").wait_for()
+    receipt = await page.inner_text("#receipt")
+    assert "deleted" in receipt
+    assert "user-1" in receipt
+    assert await page.locator("#transcript li").count() == 0
+
+    # Back in the list, the phrase finds nothing any more.
+    await page.click("#back")
+    await page.click("#search button[type=submit]")
+    assert await eventually(page, "document.querySelectorAll('#results li').length === 0", 5)
+    assert "Nothing found" in await page.inner_text("#summary")
+    async with httpx.AsyncClient(base_url=console.url) as http:
+        gone = await http.get(f"/api/calls/{console.made['cancel'].id}/recording", headers=auth(ORG))
+        assert gone.json()["code"] == "RECORDING_DELETED"
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_an_admin_finds_plays_and_deletes_a_call(
-    runtime: Runtime, settings: Settings, tmp_path: Path
-) -> None:
-    assert CHROMIUM is not None, "CI must install Chromium (.ci/run does)"
-    made = await calls(runtime)
-    with service_process(
-        service_env(settings.database_url, settings.data_dir), tmp_path, "console"
-    ) as service:
-        async with async_playwright() as playwright:
-            browser = await launch(playwright)
-            try:
-                page = await browser.new_page()
-                await sign_in(page, service.url)
-                rows = page.locator("#results li")
-
-                # The history, newest first; the other organisation's call is not there.
-                assert await rows.count() == 3
-                listed = [await rows.nth(i).get_attribute("data-call-id") for i in range(3)]
-                assert listed == [made["failed"].id, made["parcel"].id, made["cancel"].id]
-                assert "3 of 3" in await page.inner_text("#summary")
-
-                # A filter narrows it, and clearing it brings the rest back.
-                await page.select_option("#status", "failed")
-                assert await eventually(page, "document.querySelectorAll('#results li').length === 1", 5)
-                await page.select_option("#status", "")
-                assert await eventually(page, "document.querySelectorAll('#results li').length === 3", 5)
-
-                # A phrase, typed and submitted from the keyboard.
-                await page.focus("#q")
-                await page.keyboard.type("cancel my subscription")
-                await page.keyboard.press("Enter")
-                assert await eventually(page, "document.querySelectorAll('#results li').length === 1", 5)
-                assert await rows.first.get_attribute("data-call-id") == made["cancel"].id
-                assert await page.inner_text("#results mark") == "cancel my subscription"
-                if SCREENSHOTS:
-                    await page.screenshot(path=f"{SCREENSHOTS}/console.png", full_page=True)
-
-                # Opening the hit (Enter on the focused match) seeks to the utterance that matched (9.0 s).
-                await page.focus("#results .match")
-                await page.keyboard.press("Enter")
-                await page.locator("#transcript li").first.wait_for()
-                assert await eventually(page, "document.getElementById('audio').currentTime >= 9.0", 5)
-                assert await page.evaluate("document.getElementById('audio').currentTime") < 10.5
-                assert await eventually(
-                    page, "document.querySelectorAll('#transcript li')[3].classList.contains('active')", 5
-                )
-                assert made["cancel"].id in await page.inner_text("#facts")
-                if SCREENSHOTS:
-                    await page.screenshot(path=f"{SCREENSHOTS}/console-call.png", full_page=True)
-
-                # Deleting asks first, then shows the receipt.
-                await page.click("#delete")
-                assert await page.is_visible("#confirm")
-                await page.click("#confirm-delete")
-                await page.locator("#receipt").wait_for()
-                receipt = await page.inner_text("#receipt")
-                assert "deleted" in receipt
-                assert "user-1" in receipt
-                assert await page.locator("#transcript li").count() == 0
-
-                # Back in the list, the phrase finds nothing any more.
-                await page.click("#back")
-                await page.click("#search button[type=submit]")
-                assert await eventually(page, "document.querySelectorAll('#results li').length === 0", 5)
-                assert "Nothing found" in await page.inner_text("#summary")
-            finally:
-                await browser.close()
-        async with httpx.AsyncClient(base_url=service.url) as http:
-            gone = await http.get(f"/api/calls/{made['cancel'].id}/recording", headers=auth(ORG))
-            assert gone.json()["code"] == "RECORDING_DELETED"
+async def test_a_user_gets_no_delete_button_and_is_refused_if_it_tries(console: Console) -> None:
+    page = await console.browser.new_page()
+    await sign_in(page, console.url, "USER")
+    await page.click(f"#results li[data-call-id='{console.made['parcel'].id}'] .open")
+    await page.locator("#transcript li").first.wait_for()
+    assert not await page.is_visible("#delete")
+    # Forced from the page itself, with the token it holds: the service refuses.
+    status = await page.evaluate(
+        """async ([id, token]) => (await fetch(`/api/calls/${id}/recording`,
+            {method: "DELETE", headers: {Authorization: `Bearer ${token}`}})).status""",
+        [console.made["parcel"].id, token_for(ORG, "USER")],
+    )
+    assert status == 403
+    async with httpx.AsyncClient(base_url=console.url) as http:
+        kept = await http.get(f"/api/calls/{console.made['parcel'].id}/recording", headers=auth(ORG))
+        assert kept.status_code == 200
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_a_user_gets_no_delete_button_and_is_refused_if_it_tries(
-    runtime: Runtime, settings: Settings, tmp_path: Path
-) -> None:
-    assert CHROMIUM is not None, "CI must install Chromium (.ci/run does)"
-    made = await calls(runtime)
-    with service_process(
-        service_env(settings.database_url, settings.data_dir), tmp_path, "console"
-    ) as service:
-        async with async_playwright() as playwright:
-            browser = await launch(playwright)
-            try:
-                page = await browser.new_page()
-                await sign_in(page, service.url, "USER")
-                await page.click(f"#results li[data-call-id='{made['parcel'].id}'] .open")
-                await page.locator("#transcript li").first.wait_for()
-                assert not await page.is_visible("#delete")
-                # Forced from the page itself, with the token it holds: the service refuses.
-                status = await page.evaluate(
-                    """async ([id, token]) => (await fetch(`/api/calls/${id}/recording`,
-                        {method: "DELETE", headers: {Authorization: `Bearer ${token}`}})).status""",
-                    [made["parcel"].id, token_for(ORG, "USER")],
-                )
-                assert status == 403
-            finally:
-                await browser.close()
-        async with httpx.AsyncClient(base_url=service.url) as http:
-            kept = await http.get(f"/api/calls/{made['parcel'].id}/recording", headers=auth(ORG))
-            assert kept.status_code == 200
-
-
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_a_link_signs_in_without_leaving_its_token_and_a_phone_can_read_it(
-    runtime: Runtime, settings: Settings, tmp_path: Path
-) -> None:
-    assert CHROMIUM is not None, "CI must install Chromium (.ci/run does)"
-    await calls(runtime)
-    with service_process(
-        service_env(settings.database_url, settings.data_dir), tmp_path, "console"
-    ) as service:
-        async with async_playwright() as playwright:
-            browser = await launch(playwright)
-            try:
-                phone = await browser.new_page(viewport={"width": 360, "height": 740})
-                await phone.goto(f"{service.url}/#token={token_for(ORG)}")
-                await phone.locator("#results li").first.wait_for()
-                assert await phone.evaluate("location.href") == f"{service.url}/"
-                assert await phone.evaluate("localStorage.length + sessionStorage.length") == 0
-                assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-                await phone.click("#results li .open")
-                await phone.locator("#transcript li").first.wait_for()
-                assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-                # Signing out forgets the token: the next request would need a new one.
-                await phone.click("#signout")
-                assert await phone.is_visible("#signin")
-            finally:
-                await browser.close()
+async def test_a_link_signs_in_without_leaving_its_token_and_a_phone_can_read_it(console: Console) -> None:
+    phone = await console.browser.new_page(viewport={"width": 360, "height": 740})
+    await phone.goto(f"{console.url}/#token={token_for(ORG)}")
+    await phone.locator("#results li").first.wait_for()
+    assert await phone.evaluate("location.href") == f"{console.url}/"
+    assert await phone.evaluate("localStorage.length + sessionStorage.length") == 0
+    assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await phone.click("#results li .open")
+    await phone.locator("#transcript li").first.wait_for()
+    assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # Signing out forgets the token: the next request would need a new one.
+    await phone.click("#signout")
+    assert await phone.is_visible("#signin")

@@ -674,25 +674,21 @@ class RedactionRepository:
 
     async def ready_transcripts(self, call_ids: list[str], policy_key: str) -> dict[str, Any]:
         """The redacted transcript data of each of these calls whose copy under `policy_key` is ready."""
-        rows = await self._session.execute(
-            select(CallRedaction.call_id, CallRedaction.transcription_data).where(
-                CallRedaction.call_id.in_(call_ids),
-                CallRedaction.status == "ready",
-                CallRedaction.policy_key == policy_key,
-            )
-        )
-        return {call_id: data for call_id, data in rows}
+        return await self._of_ready(CallRedaction.transcription_data, call_ids, policy_key)
 
     async def ready_summaries(self, call_ids: list[str], policy_key: str) -> dict[str, str | None]:
         """The redacted summary of each of these calls whose copy under `policy_key` is ready."""
+        return await self._of_ready(CallRedaction.summary, call_ids, policy_key)
+
+    async def _of_ready(self, column: Any, call_ids: list[str], policy_key: str) -> dict[str, Any]:
         rows = await self._session.execute(
-            select(CallRedaction.call_id, CallRedaction.summary).where(
+            select(CallRedaction.call_id, column).where(
                 CallRedaction.call_id.in_(call_ids),
                 CallRedaction.status == "ready",
                 CallRedaction.policy_key == policy_key,
             )
         )
-        return {call_id: summary for call_id, summary in rows}
+        return {call_id: value for call_id, value in rows}
 
 
 # --- search (search_documents) -------------------------------------------------------------------

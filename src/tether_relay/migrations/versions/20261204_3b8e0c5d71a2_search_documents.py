@@ -52,6 +52,9 @@ _POSTGRESQL = [
       ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (tether_search_vector(terms)) STORED
     """,
     "CREATE INDEX ix_search_documents_vector ON search_documents USING gin (search_vector)",
+    # The terms and the vector out of line (TOAST): a row in the heap is its keys alone, so finding the
+    # newest matches reads a few pages, not the documents; their vectors are read only to rank them.
+    "ALTER TABLE search_documents SET (toast_tuple_target = 128)",
 ]
 
 _SQLITE = [
