@@ -32,9 +32,7 @@ class TextQuery:
     phrases: tuple[tuple[str, ...], ...]  # all must match; each one's terms in a row
     ranked_together: tuple[str, ...] | None  # the bare words, as one phrase, scored higher when said so
 
-    @property
-    def terms(self) -> frozenset[str]:
-        return frozenset(term for phrase in self.phrases for term in phrase)
+    terms: frozenset[str]  # every term asked for: an utterance holding none is not looked at closer
 
     def fts5(self, scope: str) -> str:
         """SQLite FTS5's MATCH, within the documents starting with `scope` (search/terms.py)."""
@@ -90,7 +88,7 @@ def text_query(q: str) -> TextQuery:
     if len(unique) > MAX_PHRASES or sum(len(p) for p in unique) > MAX_TERMS:
         raise UnsearchableQuery(f"q asks for more than {MAX_TERMS} words or {MAX_PHRASES} phrases")
     together = tuple(bare) if len(bare) > 1 and len(unique) > 1 else None
-    return TextQuery(unique, together)
+    return TextQuery(unique, together, frozenset(term for phrase in unique for term in phrase))
 
 
 def phone_forms(q: str) -> list[str]:
