@@ -190,6 +190,11 @@ async def test_a_link_signs_in_without_leaving_its_token_and_a_phone_can_read_it
     await phone.click("#results li .open")
     await phone.locator("#transcript li").first.wait_for()
     assert await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    # Signing out forgets the token: the next request would need a new one.
+    # Signing out forgets the token and leaves nothing of the session for the next person.
+    await phone.click("#back")
+    await phone.fill("#q", "parcel")
     await phone.click("#signout")
     assert await phone.is_visible("#signin")
+    assert await phone.evaluate("document.getElementById('q').value") == ""
+    for shown in ("#results li", "#facts dt", "#transcript li"):
+        assert await phone.locator(shown).count() == 0

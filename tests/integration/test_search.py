@@ -359,6 +359,7 @@ async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_cou
                 "provider": "external",
                 "provider_call_id": call_id,
                 "status": "completed",
+                "from_number": "+14155550777",
                 "transcription_data": data,
                 "transcription_status": "ready",
                 "created_at": moment + timedelta(minutes=i),
@@ -386,7 +387,44 @@ async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_cou
 
     narrowed = await search(client, "refund", since="2025-12-31T00:00:00Z")
     assert ids(narrowed)[0] == "bulk" + "0" * 20  # with a filter, every match is ranked
-    assert narrowed["totalExact"] is False
+    assert (narrowed["total"], narrowed["totalExact"], narrowed["reachable"]) == (COUNTED, False, RANKED)
+    assert (await search(client, "refund", since="2025-12-31T00:00:00Z", offset=RANKED))["hits"] == []
+
+    # A number that called more than COUNTED times: counted up to the cap, and said so.
+    number = await search(client, "+14155550777", limit=100, offset=COUNTED - 50)
+    assert (number["total"], number["totalExact"], number["reachable"]) == (COUNTED, False, COUNTED)
+    assert len(number["hits"]) == 50
+    assert {hit["matchedOn"] for hit in number["hits"]} == {"phoneNumber"}
+
+
+async def test_an_enormous_transcript_answers_a_bounded_excerpt(client: httpx.AsyncClient) -> None:
+    """One organisation's transcripts of one word said thousands of times: each match is an excerpt with at
+    most 20 highlights, only the start of the transcript is looked at, and the answer stays small."""
+    word = " ".join(["quokka"] * 8000)
+    made = [await ingest(client, "Hello.", word, f"{word} wombat") for _ in range(3)]
+
+    response = await client.get("/api/calls/search", params={"q": "quokka"}, headers=auth(ORG))
+
+    assert response.status_code == 200
+    assert len(response.content) < 60_000
+    body = response.json()
+    assert sorted(ids(body)) == sorted(made)
+    for hit in body["hits"]:
+        assert hit["matchesComplete"] is False
+        assert hit["matchCount"] == 1  # the first 20,000 characters end inside the first long utterance
+        match = hit["matches"][0]
+        assert len(match["message"]) <= 400
+        assert 1 <= len(match["highlights"]) <= 20
+        for start, end in match["highlights"]:
+            assert match["message"][start:end] == "quokka"
+
+
+async def test_an_id_is_found_as_typed_or_upper_cased(client: httpx.AsyncClient) -> None:
+    short = await ingest(client, "Hello.", externalCallId="ab#1/x")
+    ours = await ingest(client, "Hello.")
+
+    assert ids(await search(client, "ab#1/x")) == [short]
+    assert ids(await search(client, ours.upper())) == [ours]
 
 
 def said_as(message: str) -> list[dict[str, Any]]:

@@ -851,16 +851,22 @@ class SearchRepository:
         return Found(hits, min(total, COUNTED), total <= COUNTED)
 
     async def by_facts(
-        self, organization_id: str, numbers: Sequence[str], ident: str | None, filters: CallFilter, limit: int
+        self,
+        organization_id: str,
+        numbers: Sequence[str],
+        idents: Sequence[str],
+        filters: CallFilter,
+        limit: int,
     ) -> list[str]:
         """The organisation's calls from or to one of `numbers`, or whose id (ours, the provider's, the
-        conversation's) is `ident`: exact matches, newest first. One SELECT per column, each on its index
-        led by the organisation (an OR of them is read through the organisation's every call)."""
+        conversation's) is one of `idents`: exact matches, newest first. One SELECT per column, each on its
+        index led by the organisation (an OR of them is read through the organisation's every call)."""
         named: list[ColumnElement[bool]] = []
         if numbers:
             named += [Call.from_number.in_(list(numbers)), Call.to_number.in_(list(numbers))]
-        if ident is not None:
-            named += [Call.id == ident, Call.provider_call_id == ident, Call.conversation_id == ident]
+        if idents:
+            named += [Call.id.in_(list(idents)), Call.provider_call_id.in_(list(idents))]
+            named += [Call.conversation_id.in_(list(idents))]
         if not named:
             return []
         each = [

@@ -3,7 +3,8 @@ reader may see them: a role that reads only redacted content searches only the r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from tether_relay.auth.principal import Principal
 from tether_relay.calls.models import Call
 from tether_relay.calls.redaction_requests import policy_in, wants_redacted
 from tether_relay.calls.repository import (
+    COUNTED,
     RANKED,
     CallFilter,
     CallRepository,
@@ -20,12 +22,13 @@ from tether_relay.calls.repository import (
     SearchRepository,
 )
 from tether_relay.errors import ValidationFailed
-from tether_relay.search.highlight import MAX_MATCHES, Match, matches
-from tether_relay.search.query import TextQuery, UnsearchableQuery, id_form, phone_forms, text_query
-from tether_relay.transcripts.model import utterances_of
+from tether_relay.search.highlight import Matches, matches
+from tether_relay.search.query import TextQuery, UnsearchableQuery, id_forms, phone_forms, text_query
+from tether_relay.transcripts.model import Utterance, utterances_of
 
-# Exact matches come first, at most this many of them.
-MAX_EXACT = 100
+# Above this many characters in a page's transcripts, their matches are worked out in a thread.
+_OFF_LOOP_CHARS = 20_000
+NO_MATCHES = Matches([], 0, True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +36,7 @@ class SearchHit:
     call: Call
     matched_on: str  # transcript | phoneNumber | id
     score: float
-    matches: list[Match] = field(default_factory=list)
-    match_count: int = 0
+    matches: Matches = NO_MATCHES
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,57 +53,54 @@ async def search_calls(
     session: AsyncSession, principal: Principal, q: str, filters: CallFilter, *, limit: int, offset: int
 ) -> SearchResult:
     organization_id = principal.organization_id
-    numbers, ident = phone_forms(q), id_form(q)
-    query = _text_query(q, exact=bool(numbers or ident))
+    numbers, idents = phone_forms(q), id_forms(q)
+    query = _text_query(q, exact=bool(numbers or idents))
     policy = await policy_in(session, organization_id)
     redacted_under = policy.key if policy.enabled and wants_redacted(principal.role) else None
 
     search = SearchRepository(session)
-    exact = await search.by_facts(organization_id, numbers, ident, filters, MAX_EXACT)
+    exact = await search.by_facts(organization_id, numbers, idents, filters, COUNTED + 1)
+    exact_over, exact = len(exact) > COUNTED, exact[:COUNTED]
     page_exact = exact[offset : offset + limit]
     found: list[Hit] = []
-    total, exact_total, reachable = len(exact), True, len(exact)
+    total, total_exact, reachable = len(exact), not exact_over, len(exact)
+    text_offset = max(0, offset - len(exact))
     if query is not None:
+        # Paging reaches the best RANKED transcript hits (with filters as without).
         text = await search.search(
             organization_id,
             query,
             filters,
             redacted_under=redacted_under,
             excluding=exact,
-            limit=limit - len(page_exact),
-            offset=max(0, offset - len(exact)),
+            limit=max(0, min(limit - len(page_exact), RANKED - text_offset)),
+            offset=text_offset,
         )
-        found, exact_total = text.hits, text.exact
+        found = text.hits
         total += text.total
-        reachable += text.total if filters.conditions() else min(text.total, RANKED)
+        total_exact = total_exact and text.exact
+        reachable += min(text.total, RANKED)
     ids = [*page_exact, *(hit.call_id for hit in found)]
     calls = await CallRepository(session).of_organization(organization_id, ids)
-    transcripts = await _transcripts(
-        session, [calls[h.call_id] for h in found if h.call_id in calls], redacted_under
-    )
+    readable = [calls[h.call_id] for h in found if h.call_id in calls]
+    transcripts = await _transcripts(session, readable, redacted_under)
 
     hits: list[SearchHit] = []
     for call_id in page_exact:
         if call_id in calls:
-            on = (
-                "phoneNumber"
-                if {calls[call_id].from_number, calls[call_id].to_number} & set(numbers)
-                else "id"
-            )
-            hits.append(SearchHit(calls[call_id], on, 1.0))
-    for hit in found:
-        if hit.call_id not in calls or query is None:
-            continue  # deleted between the two reads
-        utterances = utterances_of(transcripts.get(hit.call_id))
-        found_in = matches(utterances, query) if utterances else []
-        hits.append(
-            SearchHit(calls[hit.call_id], "transcript", hit.score, found_in[:MAX_MATCHES], len(found_in))
-        )
+            numbered = {calls[call_id].from_number, calls[call_id].to_number} & set(numbers)
+            hits.append(SearchHit(calls[call_id], "phoneNumber" if numbered else "id", 1.0))
+    if query is not None:
+        said = {call_id: utterances_of(transcripts.get(call_id)) or [] for call_id in calls}
+        where = await _matches([said.get(hit.call_id, []) for hit in found], query)
+        for hit, matched in zip(found, where, strict=True):
+            if hit.call_id in calls:  # else deleted between the two reads
+                hits.append(SearchHit(calls[hit.call_id], "transcript", hit.score, matched))
     summaries = None
     if redacted_under is not None:
         copies = await RedactionRepository(session).ready_summaries(ids, redacted_under)
         summaries = {call_id: copies.get(call_id) for call_id in ids}
-    return SearchResult(hits, total, exact_total, reachable, summaries)
+    return SearchResult(hits, total, total_exact, reachable, summaries)
 
 
 def _text_query(q: str, *, exact: bool) -> TextQuery | None:
@@ -111,6 +110,18 @@ def _text_query(q: str, *, exact: bool) -> TextQuery | None:
         if exact:
             return None
         raise ValidationFailed.of("q", str(exc)) from None
+
+
+async def _matches(transcripts: list[list[Utterance]], query: TextQuery) -> list[Matches]:
+    """Each hit's matching utterances. Bounded per hit (search/highlight.py SCANNED_CHARS), and worked out
+    in a thread when the hits' transcripts are long, so one organisation's enormous transcripts never hold
+    the event loop every request shares."""
+
+    def work() -> list[Matches]:
+        return [matches(utterances, query) for utterances in transcripts]
+
+    size = sum(len(u["message"]) for utterances in transcripts for u in utterances)
+    return await asyncio.to_thread(work) if size > _OFF_LOOP_CHARS else work()
 
 
 async def _transcripts(

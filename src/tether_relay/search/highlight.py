@@ -12,7 +12,12 @@ from tether_relay.search.terms import terms, tokens
 from tether_relay.transcripts.model import Utterance
 
 SNIPPET_CHARS = 160  # a longer message is cut to this much around its first match
-MAX_MATCHES = 5  # matching utterances shown per call (the count says how many there are)
+EXCERPT_CHARS = 400  # a longer message is answered as this much of it around its first match
+MAX_MATCHES = 5  # matching utterances shown per call
+MAX_MARKS = 20  # highlights per utterance shown
+# Of each hit's transcript this much is looked at for matches (a call of about 40 minutes; the index holds
+# more): one organisation's enormous transcripts cannot make a search cost more than this per hit.
+SCANNED_CHARS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,26 +27,56 @@ class Match:
     highlights: list[tuple[int, int]]  # [start, end) in the message, in code points
 
     def document(self) -> dict[str, Any]:
+        """The utterance as an answer carries it: a long message cut to EXCERPT_CHARS around its first
+        match (`excerptStart`: where the excerpt starts in the message), the highlights in the excerpt."""
         u = self.utterance
+        message, start = u["message"], 0
+        if len(message) > EXCERPT_CHARS:
+            start = max(0, min(self.highlights[0][0] - EXCERPT_CHARS // 4, len(message) - EXCERPT_CHARS))
+            message = message[start : start + EXCERPT_CHARS]
+        marks = [
+            [max(a, start) - start, min(b, start + len(message)) - start]
+            for a, b in self.highlights
+            if b > start and a < start + len(message)
+        ]
         return {
             "index": self.index,
             "role": u["role"],
             "timestamp": u["timestamp"],
             "end": u.get("end"),
-            "message": u["message"],
-            "highlights": [list(h) for h in self.highlights],
+            "message": message,
+            "excerptStart": start,
+            "highlights": marks,
             "snippet": snippet(u["message"], self.highlights),
         }
 
 
-def matches(utterances: list[Utterance], query: TextQuery) -> list[Match]:
-    """Each utterance holding a phrase of the query (or a word of it), in order, with what to mark."""
-    found: list[Match] = []
+@dataclass(frozen=True, slots=True)
+class Matches:
+    shown: list[Match]  # the first MAX_MATCHES
+    count: int  # matching utterances in what was looked at
+    complete: bool  # False: the transcript was longer than what was looked at (SCANNED_CHARS)
+
+
+def matches(utterances: list[Utterance], query: TextQuery) -> Matches:
+    """The utterances holding a phrase of the query (or a word of it), in order, with what to mark; within
+    the first SCANNED_CHARS of the transcript."""
+    shown: list[Match] = []
+    count, budget = 0, SCANNED_CHARS
     for index, utterance in enumerate(utterances):
-        marks = highlights(utterance["message"], query)
+        if budget <= 0:
+            return Matches(shown, count, False)
+        message = utterance["message"]
+        looked_at = message[:budget]
+        budget -= len(looked_at)
+        marks = highlights(looked_at, query)
         if marks:
-            found.append(Match(index, utterance, marks))
-    return found
+            count += 1
+            if len(shown) < MAX_MATCHES:
+                shown.append(Match(index, utterance, marks[:MAX_MARKS]))
+        if len(looked_at) < len(message):
+            return Matches(shown, count, False)
+    return Matches(shown, count, True)
 
 
 def highlights(message: str, query: TextQuery) -> list[tuple[int, int]]:

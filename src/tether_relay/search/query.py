@@ -20,7 +20,6 @@ MAX_PHRASES = 12
 MAX_TERMS = 32
 _QUOTED = re.compile(r'"([^"]*)"?')
 _PHONE = re.compile(r"\+?[\d\s().\-]{7,32}")
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.:]{5,127}")
 
 
 class UnsearchableQuery(ValueError):
@@ -107,10 +106,10 @@ def phone_forms(q: str) -> list[str]:
     return sorted(forms)
 
 
-def id_form(q: str) -> str | None:
-    """`q` if it may be an id (ours, the provider's, a conversation's): one token of id characters, with
-    a digit in it."""
+def id_forms(q: str) -> list[str]:
+    """What `q` may be as an id (ours, the provider's, a conversation's), if it is one token: as typed, and
+    lower-cased (our ids are). Looking an id up costs an index probe, so any token is tried."""
     text = q.strip()
-    if _ID.fullmatch(text) and any(c.isdigit() for c in text):
-        return text
-    return None
+    if not text or len(text) > 128 or any(c.isspace() for c in text):
+        return []
+    return sorted({text, text.lower()})

@@ -23,6 +23,7 @@ class Utterance(BaseModel):
     timestamp: float
     end: float | None
     message: str
+    excerptStart: int
     highlights: list[tuple[int, int]]
     snippet: str
 
@@ -33,6 +34,7 @@ class SearchHit(BaseModel):
     score: float
     matches: list[Utterance]
     matchCount: int
+    matchesComplete: bool
 
 
 class SearchResponse(BaseModel):
@@ -74,8 +76,9 @@ async def search(
                 "call": call_document(hit.call, result.summaries),
                 "matchedOn": hit.matched_on,
                 "score": hit.score,
-                "matches": [m.document() for m in hit.matches],
-                "matchCount": hit.match_count,
+                "matches": [m.document() for m in hit.matches.shown],
+                "matchCount": hit.matches.count,
+                "matchesComplete": hit.matches.complete,
             }
             for hit in result.hits
         ],

@@ -57,13 +57,19 @@ async function signIn(token) {
   $("token").value = "";
   $("signin-error").textContent = "";
   await listCalls(0);
+  $("q").focus();
 }
 
 function signOut(reason = "") {
-  state.token = null;
-  state.role = null;
-  $("audio").removeAttribute("src");
-  $("results").replaceChildren();
+  // Nothing of the last person's session stays on the page for the next one.
+  Object.assign(state, { token: null, role: null, offset: 0, q: "", callId: null });
+  const audio = $("audio");
+  audio.pause();
+  audio.onloadedmetadata = null;
+  audio.removeAttribute("src");
+  for (const id of ["results", "facts", "transcript", "receipt-facts"]) $(id).replaceChildren();
+  for (const id of ["q", "status", "userId", "contactId", "since", "until"]) $(id).value = "";
+  for (const id of ["summary", "call-status", "delete-error"]) $(id).textContent = "";
   $("who").hidden = true;
   $("signin-error").textContent = reason;
   show("signin");
@@ -150,6 +156,8 @@ function hitItem(hit) {
       const time = document.createElement("span");
       time.className = "time";
       time.textContent = `${formatTime(match.timestamp)} ${match.role}: `;
+      // A long message comes as an excerpt around its first match.
+      if (match.excerptStart > 0) time.textContent += "…";
       button.append(time, ...marked(match.message, match.highlights));
       button.addEventListener("click", () => openCall(call.callId, match.timestamp));
       matches.append(button);
@@ -197,6 +205,7 @@ async function openCall(callId, seekTo) {
   show("call");
   const audio = $("audio");
   audio.pause();
+  audio.onloadedmetadata = null;  // a seek asked for by the call opened before is not this call's
   audio.removeAttribute("src");
   $("transcript").replaceChildren();
   $("facts").replaceChildren();
@@ -241,8 +250,8 @@ async function openCall(callId, seekTo) {
   const items = mountTranscript($("transcript"), audio, utterancesOf(body.transcriptionData));
   $("call-status").textContent = items.length ? "" : (body.transcriptionText || `Transcript: ${body.transcriptionStatus}`);
   if (seekTo !== null) {
-    const seek = () => { audio.currentTime = seekTo; };
-    if (audio.readyState >= 1) seek(); else audio.addEventListener("loadedmetadata", seek, { once: true });
+    const seek = () => { audio.onloadedmetadata = null; audio.currentTime = seekTo; };
+    if (audio.readyState >= 1) seek(); else audio.onloadedmetadata = seek;
     const target = items.find((item) => Number(item.dataset.start) === seekTo);
     if (target) target.focus();
   }
@@ -294,6 +303,9 @@ $("back").addEventListener("click", () => {
 });
 $("delete").addEventListener("click", () => { $("confirm").hidden = false; $("cancel-delete").focus(); });
 $("cancel-delete").addEventListener("click", () => { $("confirm").hidden = true; $("delete").focus(); });
+$("confirm").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") { $("confirm").hidden = true; $("delete").focus(); }
+});
 $("confirm-delete").addEventListener("click", deleteRecording);
 
 // A link may carry the token in its fragment (development mode prints one): it is read, then removed

@@ -47,8 +47,9 @@ export function mountTranscript(list, audio, utterances) {
     if (current) { current.classList.add("active"); current.scrollIntoView({ block: "nearest" }); }
     active = current;
   };
-  audio.addEventListener("timeupdate", highlight);
-  audio.addEventListener("seeked", highlight);
+  // Properties, not listeners: mounting another transcript on the same player replaces these.
+  audio.ontimeupdate = highlight;
+  audio.onseeked = highlight;
   return items;
 }
 
