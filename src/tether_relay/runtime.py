@@ -16,7 +16,7 @@ from tether_relay.calls.archive_service import ARCHIVE_RECORDING, ArchiveService
 from tether_relay.calls.deletion_service import RETENTION_SWEEP, DeletionService
 from tether_relay.calls.ingest_service import IngestService
 from tether_relay.calls.recording_service import RecordingService
-from tether_relay.calls.redaction_requests import REDACT_CALL
+from tether_relay.calls.redaction_requests import REDACT_CALL, REDACT_ORGANIZATION
 from tether_relay.calls.redaction_service import RedactionService
 from tether_relay.calls.snapshot import CallSnapshots
 from tether_relay.calls.storage_sweep import STORAGE_SWEEP, StorageSweep
@@ -197,6 +197,7 @@ def build_runtime(settings: Settings) -> Runtime:
             FETCH_AUDIO: warmers.audio,
             DELIVER_WEBHOOK: deliverer.deliver,
             REDACT_CALL: redactions.run,
+            REDACT_ORGANIZATION: redactions.ask_for_organization,
         },
         schedules=[
             Schedule(RETENTION_SWEEP, settings.retention_sweep_seconds),

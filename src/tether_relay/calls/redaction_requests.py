@@ -16,6 +16,7 @@ from tether_relay.organizations.repository import OrganizationRepository
 from tether_relay.redaction.policy import Policy
 
 REDACT_CALL = "redact-call"
+REDACT_ORGANIZATION = "redact-organization"
 
 
 def redact_job(organization_id: str, call_id: str, policy_key: str) -> Job:
@@ -25,6 +26,17 @@ def redact_job(organization_id: str, call_id: str, policy_key: str) -> Job:
         REDACT_CALL,
         {"organizationId": organization_id, "callId": call_id},
         dedupe_key=f"{REDACT_CALL}:{call_id}:{policy_key}",
+    )
+
+
+def redact_organization_job(organization_id: str, policy_key: str, after: str = "") -> Job:
+    """Ask for the copy of each of the organisation's completed calls under this policy, a batch at a time
+    from `after` (a call id): the calls from before the policy, which no write will ask for, are read and
+    found by non-admins as soon as their copies are made, not only once someone opens each."""
+    return Job(
+        REDACT_ORGANIZATION,
+        {"organizationId": organization_id, "policyKey": policy_key, "after": after},
+        dedupe_key=f"{REDACT_ORGANIZATION}:{organization_id}:{policy_key}:{after}",
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tether_relay.calls.models import CALL_IN_PROGRESS
-from tether_relay.calls.redaction_requests import ask, policy_in, redact_job
+from tether_relay.calls.redaction_requests import ask, policy_in, redact_job, redact_organization_job
 from tether_relay.calls.repository import CallRepository, RedactionRepository
 from tether_relay.calls.snapshot import CallSnapshot, CallSnapshots, RedactionRef
 from tether_relay.calls.transcript_service import TranscriptService
@@ -41,6 +41,8 @@ log = logging.getLogger("tether_relay.redaction")
 
 # A request nobody finished in this long (its job held after its retries, or lost) is asked again by the
 # next read that needs it.
+# The organisation-wide job asks for this many calls' copies per run.
+ORGANIZATION_BATCH = 200
 STALE_REQUEST = timedelta(minutes=15)
 RETRY_AFTER_SECONDS = 10
 _EXTENSIONS = {"audio/mpeg": "mp3", "audio/wav": "wav"}
@@ -76,7 +78,26 @@ class RedactionService:
     async def configure(self, organization_id: str, policy: Policy) -> Policy:
         async with self._sessions.begin() as session:
             await OrganizationRepository(session).set_redaction_policy(organization_id, policy.to_json())
+            if policy.enabled:  # the calls from before it get their copies too
+                await enqueue(session, redact_organization_job(organization_id, policy.key))
         return policy
+
+    async def ask_for_organization(self, payload: dict[str, str]) -> None:
+        """The `redact-organization` job: ask for a batch of the organisation's completed calls' copies
+        under the policy (each with its own job; asking again does nothing), then for the next batch."""
+        organization_id, policy_key = payload["organizationId"], payload["policyKey"]
+        async with self._sessions.begin() as session:
+            policy = await policy_in(session, organization_id)
+            if not policy.enabled or policy.key != policy_key:
+                return  # turned off or changed since: the new policy's own job does the asking
+            batch = await CallRepository(session).completed_after(
+                organization_id, payload["after"], ORGANIZATION_BATCH
+            )
+            now = self._clock()
+            for call_id in batch:
+                await ask(session, organization_id, call_id, policy, now)
+            if len(batch) == ORGANIZATION_BATCH:
+                await enqueue(session, redact_organization_job(organization_id, policy_key, batch[-1]))
 
     # --- the rule every read asks -----------------------------------------------------------------
 

@@ -208,6 +208,26 @@ class CallRepository:
             [(r.id, r.provider_recording_id) for r in readable],
         )
 
+    async def completed_after(self, organization_id: str, after: str, limit: int) -> list[str]:
+        """Ids of the organisation's completed calls with a readable recording, after `after` in id order
+        (a batch of a walk through all of them)."""
+        rows = await self._session.scalars(
+            select(Call.id)
+            .where(
+                Call.organization_id == organization_id,
+                Call.id > after,
+                Call.status == "completed",
+                Call.recording_deleted_at.is_(None),
+                exists().where(
+                    Recording.call_id == Call.id,
+                    Recording.storage_key.is_not(None) | Recording.provider_recording_id.is_not(None),
+                ),
+            )
+            .order_by(Call.id)
+            .limit(limit)
+        )
+        return list(rows)
+
     async def deletion_of(self, call_id: str) -> RecordingDeletion | None:
         return await self._session.get(RecordingDeletion, call_id, populate_existing=True)
 
