@@ -723,9 +723,10 @@ _FTS_TABLE: ColumnElement[Any] = literal_column("search_documents_fts")
 _VECTOR = literal_column("search_documents.search_vector", TSVECTOR)
 
 
-# Without filters, the newest this many matches are ranked (and can be paged through); matches are
+# Without filters, the newest this many matches are ranked (and paging reaches this many); matches are
 # counted up to COUNTED ("1,000+"): counting all of a word said in every call costs more than finding.
-RANKED = 1000
+# 250, not 1,000: ranking on PostgreSQL reads each ranked document's vector (docs/search.md, measured).
+RANKED = 250
 COUNTED = 1000
 
 
