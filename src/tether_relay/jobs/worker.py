@@ -54,6 +54,9 @@ async def run_jobs(
     finally:
         counting.cancel()
         scheduling.cancel()
+        # Waited for, not left to the loop: cancelled later, after the caller has closed the engine, their
+        # rollback would wait for a connection that no longer answers (seen as a test run that hung).
+        await asyncio.gather(counting, scheduling, return_exceptions=True)
 
 
 def postgres_dsn(engine: AsyncEngine) -> str:
