@@ -11,14 +11,16 @@ finds its run anywhere.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import unicodedata
 from collections.abc import Iterator
-from functools import lru_cache
-from typing import Any, NamedTuple
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import regex
-import snowballstemmer
+if TYPE_CHECKING:
+    import regex
+
 
 from tether_relay.transcripts.model import utterances_of
 
@@ -35,9 +37,8 @@ PAIR = "\ue002"
 MAX_TERMS = 16_382
 MAX_TERM_CHARS = 40
 MAX_BYTES = 200_000  # its words and their pairs then stay under the tsvector's 1 MB, whatever the script
-_LATIN_MARKS = regex.compile("[\u0300-\u036f]")
-_ASCII_WORD = regex.compile(r"[a-z]+\Z")
-_STEMMER = snowballstemmer.stemmer("english")
+_LATIN_MARKS = re.compile("[\u0300-\u036f]")
+_ASCII_WORD = re.compile(r"[a-z]+\Z")
 
 
 class Token(NamedTuple):  # a tuple: made for every word of every highlighted utterance
@@ -46,12 +47,29 @@ class Token(NamedTuple):  # a tuple: made for every word of every highlighted ut
     end: int
 
 
-# A letter or digit, then letters, digits and combining marks; or one character of a script written
-# without spaces.
+# Scripts written without spaces: one term per character.
 _UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}"
-_WORD = regex.compile(
-    rf"[{_UNSPACED}]|[\p{{L}}\p{{N}}--{_UNSPACED}][\p{{L}}\p{{N}}\p{{M}}--{_UNSPACED}]*", regex.V1
-)
+
+
+# `regex` (for its Unicode classes) and `snowballstemmer` (which loads every language's stemmer) cost about
+# a quarter of a second to import: paid by the first tokenization, not by every process start (the
+# repository imports this module; serve, the worker and every CLI command import the repository).
+@cache
+def _word() -> regex.Pattern[str]:
+    """A letter or digit, then letters, digits and combining marks; or one character of a script written
+    without spaces."""
+    import regex
+
+    return regex.compile(
+        rf"[{_UNSPACED}]|[\p{{L}}\p{{N}}--{_UNSPACED}][\p{{L}}\p{{N}}\p{{M}}--{_UNSPACED}]*", regex.V1
+    )
+
+
+@cache
+def _stemmer() -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
 
 
 @lru_cache(maxsize=65_536)
@@ -59,12 +77,12 @@ def term_of(word: str) -> str:
     folded = unicodedata.normalize("NFKD", word.casefold())
     folded = unicodedata.normalize("NFKC", _LATIN_MARKS.sub("", folded))
     if _ASCII_WORD.match(folded):
-        folded = _STEMMER.stemWord(folded)
+        folded = _stemmer().stemWord(folded)
     return folded[:MAX_TERM_CHARS]
 
 
 def tokens(text: str) -> Iterator[Token]:
-    for match in _WORD.finditer(text):
+    for match in _word().finditer(text):
         term = term_of(match.group())
         if term:
             yield Token(term, *match.span())
@@ -72,7 +90,7 @@ def tokens(text: str) -> Iterator[Token]:
 
 def terms(text: str) -> list[str]:
     """The terms of `text`, as `tokens` gives them, without their offsets (a quicker pass)."""
-    return [term for term in map(term_of, _WORD.findall(text)) if term]
+    return [term for term in map(term_of, _word().findall(text)) if term]
 
 
 def document(text: str | None, data: Any) -> str | None:
