@@ -81,5 +81,13 @@ async def readable_summaries(
     policy = await policy_in(session, organization_id)
     if not policy.enabled:
         return None
-    ready = await RedactionRepository(session).ready_summaries(list(call_ids), policy.key)
+    return await summaries_under(session, policy.key, call_ids)
+
+
+async def summaries_under(
+    session: AsyncSession, policy_key: str, call_ids: Sequence[str]
+) -> dict[str, str | None]:
+    """Each call's summary as a reader of redacted content under this policy sees it: its copy's, None
+    until the copy is ready."""
+    ready = await RedactionRepository(session).ready_summaries(list(call_ids), policy_key)
     return {call_id: ready.get(call_id) for call_id in call_ids}

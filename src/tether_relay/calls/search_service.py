@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_relay.auth.principal import Principal
 from tether_relay.calls.models import Call
-from tether_relay.calls.redaction_requests import policy_in, wants_redacted
+from tether_relay.calls.redaction_requests import policy_in, summaries_under, wants_redacted
 from tether_relay.calls.repository import (
     COUNTED,
     RANKED,
@@ -96,10 +96,8 @@ async def search_calls(
         for hit, matched in zip(found, where, strict=True):
             if hit.call_id in calls:  # else deleted between the two reads
                 hits.append(SearchHit(calls[hit.call_id], "transcript", hit.score, matched))
-    summaries = None
-    if redacted_under is not None:
-        copies = await RedactionRepository(session).ready_summaries(ids, redacted_under)
-        summaries = {call_id: copies.get(call_id) for call_id in ids}
+    # The policy was read above: the summaries under it, not readable_summaries (which reads it again).
+    summaries = None if redacted_under is None else await summaries_under(session, redacted_under, ids)
     return SearchResult(hits, total, total_exact, reachable, summaries)
 
 

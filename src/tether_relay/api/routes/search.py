@@ -62,7 +62,7 @@ async def search(
     """Words must all be said in the call; "quoted words" together. A phone number or an id matches
     calls exactly first. Each hit carries the utterances that matched: `highlights` are [start, end)
     offsets in `message` (in code points), `snippet` is HTML (escaped, matches in `<mark>`). Readers of
-    redacted content search the redacted transcripts only. `total` counts matches up to 10,000
+    redacted content search the redacted transcripts only. `total` counts matches up to 1,000
     (`totalExact` false beyond); without filters the newest 250 transcript matches are ranked, and
     `reachable` says how many hits paging reaches."""
     result = await search_calls(session, principal, q, filters, limit=limit, offset=offset)
