@@ -359,8 +359,8 @@ async def test_readers_of_redacted_content_search_only_the_redacted_transcript(
 async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_counted_up_to_a_cap(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    """Past RANKED matches only the newest are ranked (a word in every call costs what a rare one does);
-    a filter ranks every match that passes it; past COUNTED the total says so."""
+    """Past RANKED matches only the newest are ranked (a word in every call costs what a rare one does),
+    with a filter the newest that pass it; past COUNTED the total says so."""
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     rows, documents = [], []
     for i in range(COUNTED + 1):
@@ -400,10 +400,14 @@ async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_cou
     assert ids(body)[0] != "bulk" + "0" * 20  # the oldest is outside the ranked window
     assert (await search(client, "refund", offset=RANKED))["hits"] == []
 
-    narrowed = await search(client, "refund", since="2025-12-31T00:00:00Z")
-    assert ids(narrowed)[0] == "bulk" + "0" * 20  # with a filter, every match is ranked
-    assert (narrowed["total"], narrowed["totalExact"], narrowed["reachable"]) == (COUNTED, False, RANKED)
+    every = await search(client, "refund", since="2025-12-31T00:00:00Z")  # a filter every call passes
+    assert ids(every)[0] != "bulk" + "0" * 20
+    assert (every["total"], every["totalExact"], every["reachable"]) == (COUNTED, False, RANKED)
     assert (await search(client, "refund", since="2025-12-31T00:00:00Z", offset=RANKED))["hits"] == []
+    narrowed = await search(client, "refund", until="2026-01-01T00:30:00Z")  # the oldest thirty-odd
+    assert ids(narrowed)[0] == "bulk" + "0" * 20  # the newest that pass the filter are ranked
+    assert 30 <= narrowed["total"] == narrowed["reachable"] <= 31
+    assert narrowed["totalExact"]
 
     # A number that called more than COUNTED times: counted up to the cap, and said so.
     number = await search(client, "+14155550777", limit=100, offset=COUNTED - 50)

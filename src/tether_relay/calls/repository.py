@@ -50,6 +50,7 @@ from tether_relay.ids import new_recording_id
 from tether_relay.providers.base import CallDetails
 from tether_relay.redaction.policy import Policy
 from tether_relay.search.query import TextQuery
+from tether_relay.search.rank import scores
 from tether_relay.search.terms import indexed, search_scope
 from tether_relay.transcripts.model import checked
 
@@ -723,9 +724,8 @@ _FTS_TABLE: ColumnElement[Any] = literal_column("search_documents_fts")
 _VECTOR = literal_column("search_documents.search_vector", TSVECTOR)
 
 
-# Without filters, the newest this many matches are ranked (and paging reaches this many); matches are
-# counted up to COUNTED ("1,000+"): counting all of a word said in every call costs more than finding.
-# 250, not 1,000: ranking on PostgreSQL reads each ranked document's vector (docs/search.md, measured).
+# The newest this many matches are ranked (and paging reaches this many); matches are counted up to
+# COUNTED ("1,000+"): counting all of a word said in every call costs more than finding.
 RANKED = 250
 COUNTED = 1000
 
@@ -734,6 +734,7 @@ COUNTED = 1000
 class Hit:
     call_id: str
     score: float  # higher is better; comparable only within one search
+    terms: str  # what was matched (search_documents.terms): where in the transcript (search/highlight.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -797,41 +798,34 @@ class SearchRepository:
         many match (counted up to COUNTED). `redacted_under`: search the redacted copies made under this
         policy, ready ones only.
 
-        Without filters only the RANKED newest matches are ranked (each database walks its index newest
-        first and stops), so a word said in every call costs what a rare one does; with filters, every
-        match that passes them is."""
+        The newest RANKED matches are ranked (search/rank.py) and paging reaches them. Without filters
+        each database walks its index newest first and stops, so a word said in every call costs what a
+        rare one does; with filters every match is read to find the newest that pass them."""
         redacted = redacted_under is not None
         scope = search_scope(organization_id, redacted)
         narrowed = filters.conditions()
-        window = None if narrowed else RANKED
         if (await self._session.connection()).dialect.name == "postgresql":
             # Planned for the words asked: a prepared statement's generic plan, chosen after five runs,
             # knows no word's frequency and reads every document (100x slower for a rare word).
             await self._session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
             asked = cast(query.tsquery(scope), TSQUERY)
             matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(asked))
-            matches = matching.order_by(SearchDocument.id.desc()).limit(window).cte("matched")
-            score: ColumnElement[Any] = func.ts_rank_cd(_VECTOR, cast(query.tsquery(None), TSQUERY))
+            newest = matching.order_by(SearchDocument.id.desc()).limit(RANKED).cte("newest")
             every: Any = matching.cte("every")
         else:
             # FTS5 first, materialized: left to itself SQLite's planner walks the organisation's calls
-            # and asks FTS5 about each one. Its auxiliary bm25() is computed inside the MATCH query.
+            # and asks FTS5 about each one.
             matching = select(_FTS.c.rowid.label("id")).where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
-            matches = (
-                matching.add_columns((-func.bm25(_FTS_TABLE)).label("score"))
-                .order_by(_FTS.c.rowid.desc())
-                .limit(window)
-                .cte("matched")
-                .prefix_with("MATERIALIZED")
+            newest = (
+                matching.order_by(_FTS.c.rowid.desc()).limit(RANKED).cte("newest").prefix_with("MATERIALIZED")
             )
-            score = matches.c.score
             every = matching.cte("every").prefix_with("MATERIALIZED")
 
         def readable(source: Any) -> Any:
             """The documents of `source` this reader may find (the scope already holds the organisation:
             said again here, as every query of ours says it)."""
             chosen = (
-                select(SearchDocument.call_id)
+                select(SearchDocument.id, SearchDocument.call_id, SearchDocument.terms)
                 .select_from(source)
                 .join(SearchDocument, SearchDocument.id == source.c.id)
                 .where(
@@ -854,21 +848,24 @@ class SearchRepository:
             return chosen
 
         # The scope term holds the organisation: unless more is asked, the index alone counts its matches.
-        counting = readable(every) if narrowed or redacted or excluding else matching
+        counting = (
+            readable(every).with_only_columns(SearchDocument.id)
+            if narrowed or redacted or excluding
+            else matching
+        )
         counted = await self._session.scalar(
             select(func.count()).select_from(counting.limit(COUNTED + 1).subquery())
         )
         total = int(counted or 0)
         if total == 0 or limit <= 0:
             return Found([], min(total, COUNTED), total <= COUNTED)
-        rows = await self._session.execute(
-            readable(matches)
-            .add_columns(score.label("score"))
-            .order_by(literal_column("score").desc(), SearchDocument.id.desc())
-            .limit(limit)
-            .offset(offset)
+        window = readable(every if narrowed else newest).order_by(SearchDocument.id.desc()).limit(RANKED)
+        rows = (await self._session.execute(window)).all()
+        ranked = sorted(
+            zip(scores([terms for _, _, terms in rows], query), rows, strict=True),
+            key=lambda scored: (-scored[0], -scored[1][0]),
         )
-        hits = [Hit(call_id, float(value)) for call_id, value in rows]
+        hits = [Hit(call_id, score, terms) for score, (_, call_id, terms) in ranked[offset : offset + limit]]
         return Found(hits, min(total, COUNTED), total <= COUNTED)
 
     async def by_facts(

@@ -92,7 +92,7 @@ async def search_calls(
             hits.append(SearchHit(calls[call_id], "phoneNumber" if numbered else "id", 1.0))
     if query is not None:
         said = {call_id: utterances_of(transcripts.get(call_id)) or [] for call_id in calls}
-        where = await _matches([said.get(hit.call_id, []) for hit in found], query)
+        where = await _matches([(said.get(hit.call_id, []), hit.terms) for hit in found], query)
         for hit, matched in zip(found, where, strict=True):
             if hit.call_id in calls:  # else deleted between the two reads
                 hits.append(SearchHit(calls[hit.call_id], "transcript", hit.score, matched))
@@ -110,15 +110,15 @@ def _text_query(q: str, *, exact: bool) -> TextQuery | None:
         raise ValidationFailed.of("q", str(exc)) from None
 
 
-async def _matches(transcripts: list[list[Utterance]], query: TextQuery) -> list[Matches]:
-    """Each hit's matching utterances. Bounded per hit (search/highlight.py SCANNED_CHARS), and worked out
-    in a thread when the hits' transcripts are long, so one organisation's enormous transcripts never hold
-    the event loop every request shares."""
+async def _matches(transcripts: list[tuple[list[Utterance], str]], query: TextQuery) -> list[Matches]:
+    """Each hit's matching utterances (from its transcript and the terms the database matched). Bounded
+    per hit (search/highlight.py SCANNED_CHARS), and worked out in a thread when the hits' transcripts are
+    long, so one organisation's enormous transcripts never hold the event loop every request shares."""
 
     def work() -> list[Matches]:
-        return [matches(utterances, query) for utterances in transcripts]
+        return [matches(utterances, query, indexed) for utterances, indexed in transcripts]
 
-    size = sum(len(u["message"]) for utterances in transcripts for u in utterances)
+    size = sum(len(u["message"]) for utterances, _ in transcripts for u in utterances)
     return await asyncio.to_thread(work) if size > _OFF_LOOP_CHARS else work()
 
 

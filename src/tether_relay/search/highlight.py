@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether_relay.search.query import TextQuery
-from tether_relay.search.terms import terms, tokens
+from tether_relay.search.terms import BOUNDARY, terms, tokens
 from tether_relay.transcripts.model import Utterance
 
 SNIPPET_CHARS = 160  # a longer message is cut to this much around its first match
@@ -58,18 +58,21 @@ class Matches:
     complete: bool  # False: the transcript was longer than what was looked at (SCANNED_CHARS)
 
 
-def matches(utterances: list[Utterance], query: TextQuery) -> Matches:
+def matches(utterances: list[Utterance], query: TextQuery, indexed: str | None = None) -> Matches:
     """The utterances holding a phrase of the query (or a word of it), in order, with what to mark; within
-    the first SCANNED_CHARS of the transcript."""
+    the first SCANNED_CHARS of the transcript. `indexed`: the terms the database matched (search/terms.py
+    `indexed`), which say which utterances hold none of the query's words without tokenizing them again."""
     shown: list[Match] = []
     count, budget = 0, SCANNED_CHARS
+    said = _said(indexed, len(utterances))
     for index, utterance in enumerate(utterances):
         if budget <= 0:
             return Matches(shown, count, False)
         message = utterance["message"]
         looked_at = message[:budget]
         budget -= len(looked_at)
-        marks = highlights(looked_at, query)
+        known = said[index] if index < len(said) and len(looked_at) == len(message) else None
+        marks = highlights(looked_at, query, known)
         if marks:
             count += 1
             if len(shown) < MAX_MATCHES:
@@ -79,8 +82,22 @@ def matches(utterances: list[Utterance], query: TextQuery) -> Matches:
     return Matches(shown, count, True)
 
 
-def highlights(message: str, query: TextQuery) -> list[tuple[int, int]]:
-    if query.terms.isdisjoint(terms(message)):  # most utterances: no offsets needed
+def _said(indexed: str | None, utterances: int) -> list[list[str]]:
+    """Each utterance's terms as indexed, for those the index holds whole: every one followed by a
+    BOUNDARY (the last may have been cut at MAX_TERMS). None of them when the count does not line up (a
+    document indexed before every utterance, even an empty first one, was followed by its boundary)."""
+    if indexed is None:
+        return []
+    segments = indexed.partition(" ")[2].split(BOUNDARY)  # the scope first
+    if len(segments) != utterances:
+        return []
+    return [segment.split() for segment in segments[:-1]]
+
+
+def highlights(message: str, query: TextQuery, known: list[str] | None = None) -> list[tuple[int, int]]:
+    """[start, end) of each phrase of the query in `message`, merged. `known`: the message's terms, if
+    known."""
+    if query.terms.isdisjoint(terms(message) if known is None else known):  # most: no offsets needed
         return []
     words = list(tokens(message))
     said = [w.term for w in words]

@@ -1,9 +1,9 @@
 """A search box's text → what each database is asked, and whether it names a phone number or an id.
 
 Words must all be said in the call (anywhere); "quoted words" must be said together, in one utterance.
-Several bare words also rank calls that say them together first: the query asks for the phrase OR all
-the words, which matches the same calls and scores the phrase's. Terms come from search/terms.py, and
-are quoted for each database's query language, so nothing a user types is that language's syntax.
+Several bare words also rank calls that say them together first (search/rank.py). Terms come from
+search/terms.py, and are quoted for each database's query language, so nothing a user types is that
+language's syntax.
 """
 
 from __future__ import annotations
@@ -36,19 +36,13 @@ class TextQuery:
     def fts5(self, scope: str) -> str:
         """SQLite FTS5's MATCH, within the documents starting with `scope` (search/terms.py)."""
         every = " AND ".join(_fts5_phrase(p) for p in self.phrases)
-        if self.ranked_together is not None:
-            every = f"{_fts5_phrase(self.ranked_together)} OR ({every})"
         return f"{_fts5_phrase((scope,))} AND ({every})"
 
-    def tsquery(self, scope: str | None) -> str:
+    def tsquery(self, scope: str) -> str:
         """A PostgreSQL tsquery, within the documents starting with `scope`, its phrases narrowed by their
-        pairs (search/terms.py PAIR). None: the words alone, to rank by (ts_rank_cd would count the
-        scope, at the start of every document, and the pairs, in its covers)."""
-        narrowed = scope is not None
-        every = " & ".join(_ts_phrase(p, narrowed) for p in self.phrases)
-        if self.ranked_together is not None:
-            every = f"{_ts_phrase(self.ranked_together, narrowed)} | ({every})"
-        return every if scope is None else f"{_ts_phrase((scope,), False)} & ({every})"
+        pairs (search/terms.py PAIR)."""
+        every = " & ".join(_ts_phrase(p) for p in self.phrases)
+        return f"('{scope}') & ({every})"
 
 
 def _fts5_phrase(phrase: tuple[str, ...]) -> str:
@@ -56,12 +50,12 @@ def _fts5_phrase(phrase: tuple[str, ...]) -> str:
     return '"' + " ".join(phrase) + '"'
 
 
-def _ts_phrase(phrase: tuple[str, ...], pairs: bool) -> str:
-    """The phrase's terms in a row; with `pairs`, its neighbouring pairs first (PostgreSQL indexes them
-    beside the terms, the migration), so the GIN index narrows a phrase of common words to where it may
-    be said rather than to every document holding its words."""
+def _ts_phrase(phrase: tuple[str, ...]) -> str:
+    """The phrase's terms in a row, its neighbouring pairs first (PostgreSQL indexes them beside the terms,
+    the migration), so the GIN index narrows a phrase of common words to where it may be said rather than
+    to every document holding its words."""
     in_a_row = " <-> ".join(_lexeme(term) for term in phrase)
-    joined = [_lexeme(a + PAIR + b) for a, b in pairwise(phrase)] if pairs else []
+    joined = [_lexeme(a + PAIR + b) for a, b in pairwise(phrase)]
     return "(" + " & ".join([*joined, f"({in_a_row})" if joined else in_a_row]) + ")"
 
 

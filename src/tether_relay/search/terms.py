@@ -102,8 +102,8 @@ def document(text: str | None, data: Any) -> str | None:
         return None
     out: list[str] = []
     size = 0
-    for message in messages:
-        if out:
+    for index, message in enumerate(messages):
+        if index:  # after every utterance, an empty one too: the n-th boundary ends the n-th utterance
             out.append(BOUNDARY)
         for term in terms(message):
             size += len(term.encode()) + 1
