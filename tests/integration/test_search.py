@@ -103,6 +103,7 @@ async def test_words_anywhere_match_and_the_phrase_ranks_first(client: httpx.Asy
     # In quotes, the words must be said together, in one utterance.
     assert ids(await search(client, '"cancel my subscription"')) == [together]
     assert ids(await search(client, '"subscription is that"')) == []  # not across two utterances
+    assert ids(await search(client, '"monday is"')) == []  # two words: PostgreSQL asks for their pair
 
 
 async def test_more_mentions_rank_higher_and_words_are_stemmed_and_folded(client: httpx.AsyncClient) -> None:

@@ -59,9 +59,9 @@ class Matches:
 
 
 def matches(utterances: list[Utterance], query: TextQuery, indexed: str | None = None) -> Matches:
-    """The utterances holding a phrase of the query (or a word of it), in order, with what to mark; within
-    the first SCANNED_CHARS of the transcript. `indexed`: the terms the database matched (search/terms.py
-    `indexed`), which say which utterances hold none of the query's words without tokenizing them again."""
+    """The utterances holding a phrase of the query, in order, with what to mark in the first MAX_MATCHES;
+    within the first SCANNED_CHARS of the transcript. `indexed`: the terms the database matched
+    (search/terms.py `indexed`), each utterance's terms without tokenizing it again."""
     shown: list[Match] = []
     count, budget = 0, SCANNED_CHARS
     said = _said(indexed, len(utterances))
@@ -71,13 +71,12 @@ def matches(utterances: list[Utterance], query: TextQuery, indexed: str | None =
         message = utterance["message"]
         looked_at = message[:budget]
         budget -= len(looked_at)
-        known = said[index] if index < len(said) and len(looked_at) == len(message) else None
-        marks = highlights(looked_at, query, known)
-        if marks:
+        whole = len(looked_at) == len(message)
+        if _holds(said[index] if whole and index < len(said) else terms(looked_at), query):
             count += 1
-            if len(shown) < MAX_MATCHES:
-                shown.append(Match(index, utterance, marks[:MAX_MARKS]))
-        if len(looked_at) < len(message):
+            if len(shown) < MAX_MATCHES:  # only what is shown needs offsets
+                shown.append(Match(index, utterance, highlights(looked_at, query)[:MAX_MARKS]))
+        if not whole:
             return Matches(shown, count, False)
     return Matches(shown, count, True)
 
@@ -94,20 +93,29 @@ def _said(indexed: str | None, utterances: int) -> list[list[str]]:
     return [segment.split() for segment in segments[:-1]]
 
 
-def highlights(message: str, query: TextQuery, known: list[str] | None = None) -> list[tuple[int, int]]:
-    """[start, end) of each phrase of the query in `message`, merged. `known`: the message's terms, if
-    known."""
-    if query.terms.isdisjoint(terms(message) if known is None else known):  # most: no offsets needed
+def _holds(said: list[str], query: TextQuery) -> bool:
+    """Whether these terms hold a phrase of the query (the bare words' phrase holds its words)."""
+    if query.terms.isdisjoint(said):  # most utterances
+        return False
+    return any(_at(said, phrase) for phrase in query.phrases)
+
+
+def _at(said: list[str], phrase: tuple[str, ...]) -> list[int]:
+    """Where the phrase starts in `said`."""
+    n = len(phrase)
+    return [i for i in range(len(said) - n + 1) if said[i] == phrase[0] and tuple(said[i : i + n]) == phrase]
+
+
+def highlights(message: str, query: TextQuery) -> list[tuple[int, int]]:
+    """[start, end) of each phrase of the query in `message`, merged."""
+    if query.terms.isdisjoint(terms(message)):
         return []
     words = list(tokens(message))
     said = [w.term for w in words]
     ranges: list[tuple[int, int]] = []
     together = (query.ranked_together,) if query.ranked_together else ()
     for phrase in (*query.phrases, *together):
-        n = len(phrase)
-        for i in range(len(said) - n + 1):
-            if tuple(said[i : i + n]) == phrase:
-                ranges.append((words[i].start, words[i + n - 1].end))
+        ranges += [(words[i].start, words[i + len(phrase) - 1].end) for i in _at(said, phrase)]
     return _merged(ranges)
 
 

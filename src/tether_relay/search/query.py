@@ -51,12 +51,15 @@ def _fts5_phrase(phrase: tuple[str, ...]) -> str:
 
 
 def _ts_phrase(phrase: tuple[str, ...]) -> str:
-    """The phrase's terms in a row, its neighbouring pairs first (PostgreSQL indexes them beside the terms,
-    the migration), so the GIN index narrows a phrase of common words to where it may be said rather than
-    to every document holding its words."""
-    in_a_row = " <-> ".join(_lexeme(term) for term in phrase)
+    """The phrase's neighbouring pairs (PostgreSQL indexes them beside the terms, the migration), so the
+    GIN index narrows a phrase of common words to where it may be said rather than to every document
+    holding its words; then, for three terms or more, its terms in a row. Two terms are their pair alone:
+    it is indexed where the first is followed by the second in one utterance (no term holds PAIR), so the
+    index answers exactly, without reading each candidate's vector to check positions."""
     joined = [_lexeme(a + PAIR + b) for a, b in pairwise(phrase)]
-    return "(" + " & ".join([*joined, f"({in_a_row})" if joined else in_a_row]) + ")"
+    if len(phrase) != 2:
+        joined.append("(" + " <-> ".join(_lexeme(term) for term in phrase) + ")")
+    return "(" + " & ".join(joined) + ")"
 
 
 def _lexeme(term: str) -> str:
