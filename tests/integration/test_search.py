@@ -19,6 +19,7 @@ from tests.factories import make_call
 from tests.fakes import senders
 from tests.fakes.elevenlabs import ElevenLabsFake, conversation
 from tests.jobs import until
+from tether_relay.api.routes.search import SearchResponse
 from tether_relay.calls.models import Call, SearchDocument
 from tether_relay.calls.repository import COUNTED, RANKED
 from tether_relay.organizations.models import Organization
@@ -75,6 +76,7 @@ async def search(
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
+    SearchResponse.model_validate(body)  # what the route renders is what its model documents
     return body
 
 
