@@ -861,24 +861,29 @@ class SearchRepository:
                 )
             return chosen
 
-        # The scope term holds the organisation: unless more is asked, the index alone counts its matches.
+        # The scope term holds the organisation: unless more is asked, the index alone finds its matches.
         counting = (
             readable(every).with_only_columns(SearchDocument.id)
             if narrowed or redacted or excluding
             else matching
         )
-        first = counting.limit(COUNTED + 1).subquery()
-        counted, low, high = (
-            await self._session.execute(select(func.count(), func.min(first.c.id), func.max(first.c.id)))
-        ).one()
-        total = int(counted or 0)
+        found = list(await self._session.scalars(counting.limit(COUNTED + 1)))
+        total = len(found)
         if total == 0 or limit <= 0:
             return Found([], min(total, COUNTED), total <= COUNTED)
-        if postgresql and not narrowed and total > COUNTED and RANKED * (high - low) / total < _WALKED:
-            # Matches this dense: walking ids newest first reaches the window within _WALKED rows, where
-            # the index would hand over every match (and a phrase's every candidate, to check).
-            await _plan(self._session, enable_indexscan="on", enable_bitmapscan="off")
-        window = readable(every if narrowed else newest).order_by(SearchDocument.id.desc()).limit(RANKED)
+        if total <= COUNTED:
+            # Every match is in hand: the window is the newest of them, read by key, not found again.
+            newest_ids = sorted(found, reverse=True)[:RANKED]
+            window = select(SearchDocument.id, SearchDocument.call_id, SearchDocument.terms).where(
+                SearchDocument.id.in_(newest_ids), SearchDocument.organization_id == organization_id
+            )
+        else:
+            if postgresql and not narrowed and RANKED * (max(found) - min(found)) / total < _WALKED:
+                # Matches this dense: walking ids newest first reaches the window within _WALKED rows,
+                # where the index would hand over every match (and a phrase's every candidate, to check).
+                await _plan(self._session, enable_indexscan="on", enable_bitmapscan="off")
+            source = every if narrowed else newest
+            window = readable(source).order_by(SearchDocument.id.desc()).limit(RANKED)
         rows = (await self._session.execute(window)).all()
         ranked = sorted(
             zip(scores([terms for _, _, terms in rows], query), rows, strict=True),
