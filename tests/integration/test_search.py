@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from tests.audio import tone
 from tests.conftest import auth
@@ -21,10 +21,11 @@ from tests.fakes.elevenlabs import ElevenLabsFake, conversation
 from tests.jobs import until
 from tether_relay.api.routes.search import SearchResponse
 from tether_relay.calls.models import Call, SearchDocument
-from tether_relay.calls.repository import COUNTED, RANKED
+from tether_relay.calls.repository import COUNTED, RANKED, SearchRepository
 from tether_relay.organizations.models import Organization
 from tether_relay.runtime import Runtime
-from tether_relay.search.terms import indexed
+from tether_relay.search.query import text_query
+from tether_relay.search.terms import indexed, search_scope
 
 ORG, OTHER = "org-a", "org-b"
 MP3 = b"ID3\x04\x00\x00" + bytes(range(256)) * 20
@@ -359,17 +360,14 @@ async def test_readers_of_redacted_content_search_only_the_redacted_transcript(
     assert "4111" not in str(body)
 
 
-async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_counted_up_to_a_cap(
-    client: httpx.AsyncClient, runtime: Runtime
-) -> None:
-    """Past RANKED matches only the newest are ranked (a word in every call costs what a rare one does),
-    with a filter the newest that pass it; past COUNTED the total says so."""
+async def bulk(runtime: Runtime, calls: int, *, oldest: str, rest: str) -> None:
+    """`calls` calls from +14155550777 (ids bulk…, a minute apart from 2026-01-01) inserted in bulk, as
+    the repository writes them, with their terms: the oldest says `oldest`, the others `rest`."""
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     rows, documents = [], []
-    for i in range(COUNTED + 1):
+    for i in range(calls):
         call_id = f"bulk{i:020d}"
-        said = "refund refund refund please" if i == 0 else "a refund please"  # the oldest says it most
-        data = said_as(said)
+        data = said_as(oldest if i == 0 else rest)
         rows.append(
             {
                 "id": call_id,  # the model's attribute (column call_id): an ORM bulk insert
@@ -398,6 +396,14 @@ async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_cou
         await session.execute(insert(Call), rows)
         await session.execute(insert(SearchDocument), documents)
 
+
+async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_counted_up_to_a_cap(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Past RANKED matches only the newest are ranked (a word in every call costs what a rare one does),
+    with a filter the newest that pass it; past COUNTED the total says so."""
+    await bulk(runtime, COUNTED + 1, oldest="refund refund refund please", rest="a refund please")
+
     body = await search(client, "refund")
     assert (body["total"], body["totalExact"], body["reachable"]) == (COUNTED, False, RANKED)
     assert ids(body)[0] != "bulk" + "0" * 20  # the oldest is outside the ranked window
@@ -417,6 +423,28 @@ async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_cou
     assert (number["total"], number["totalExact"], number["reachable"]) == (COUNTED, False, COUNTED)
     assert len(number["hits"]) == 50
     assert {hit["matchedOn"] for hit in number["hits"]} == {"phoneNumber"}
+
+
+async def test_both_ways_to_the_matches_answer_alike(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    """PostgreSQL walks ids newest first when its statistics say the matches are dense, and reads the
+    GIN index otherwise (unanalysed, the index): the answers are the same either way."""
+    await bulk(runtime, COUNTED + 1, oldest="refund seldom please", rest="a refund please")
+    asked = ["refund", "seldom", '"a refund"', "refund please"]
+    before = [await search(client, q) for q in asked]
+    async with runtime.sessions.begin() as session:
+        await session.execute(text("ANALYZE search_documents"))
+        postgresql = (await session.connection()).dialect.name == "postgresql"
+    assert [await search(client, q) for q in asked] == before
+    assert [body["total"] for body in before] == [COUNTED, 1, COUNTED, COUNTED]
+    if postgresql:
+        async with runtime.sessions.begin() as session:
+            ways = [
+                await SearchRepository(session).way_to_matches(
+                    text_query(q).tsquery(search_scope(ORG, False))
+                )
+                for q in asked
+            ]
+        assert ways == ["walk", "index", "walk", "walk"]
 
 
 async def test_an_enormous_transcript_answers_a_bounded_excerpt(client: httpx.AsyncClient) -> None:

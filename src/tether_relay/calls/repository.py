@@ -9,6 +9,7 @@ concurrently and on whichever database. Call facts (status, numbers, times) are 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    text,
     union,
     update,
 )
@@ -729,10 +731,11 @@ RANKED = 250
 COUNTED = 1000
 
 
-# PostgreSQL: no plan that asks rows one by one whether they match (each reads its vector out of TOAST).
-_INDEX_ONLY = {"enable_seqscan": "off", "enable_indexscan": "off"}
-# PostgreSQL: the rows the newest matches may be looked for in, walking ids newest first (at about 7 µs a
-# row, docs/search.md), rather than through the index.
+# PostgreSQL's two ways to a search's matches (SearchRepository.way_to_matches): through the GIN index, or
+# walking ids newest first, asking each row (reading its vector: about 7 µs); the walk when the matches
+# are expected within this many rows.
+_INDEX_ONLY = {"enable_seqscan": "off", "enable_indexscan": "off", "enable_bitmapscan": "on"}
+_WALK = {"enable_seqscan": "off", "enable_indexscan": "on", "enable_bitmapscan": "off"}
 _WALKED = 2_000
 
 
@@ -809,88 +812,94 @@ class SearchRepository:
         many match (counted up to COUNTED). `redacted_under`: search the redacted copies made under this
         policy, ready ones only.
 
-        The newest RANKED matches are ranked (search/rank.py) and paging reaches them. Without filters
-        each database walks its index newest first and stops, so a word said in every call costs what a
-        rare one does; with filters every match is read to find the newest that pass them."""
+        The newest COUNTED + 1 matches are found (each database reads its index newest first and stops,
+        where it can: without filters), the newest RANKED of them ranked (search/rank.py); paging reaches
+        those. With filters every match is read to find the newest that pass them."""
         redacted = redacted_under is not None
         scope = search_scope(organization_id, redacted)
         narrowed = filters.conditions()
-        postgresql = (await self._session.connection()).dialect.name == "postgresql"
-        if postgresql:
-            # Planned for the words asked (a prepared statement's generic plan knows no word's frequency)
-            # and read through the GIN index: its lists answer words exactly, while asking a row means
-            # reading its vector out of TOAST, a cost the planner does not count (left to itself it asked
-            # 33,000 rows, 250 ms, to count a word in 3 % of the calls).
-            await _plan(self._session, plan_cache_mode="force_custom_plan", **_INDEX_ONLY)
+        if (await self._session.connection()).dialect.name == "postgresql":
+            await self.way_to_matches(query.tsquery(scope))
             asked = cast(query.tsquery(scope), TSQUERY)
             matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(asked))
-            newest = matching.order_by(SearchDocument.id.desc()).limit(RANKED).cte("newest")
+            newest_first: Any = SearchDocument.id.desc()
             every: Any = matching.cte("every")
         else:
             # FTS5 first, materialized: left to itself SQLite's planner walks the organisation's calls
             # and asks FTS5 about each one.
             matching = select(_FTS.c.rowid.label("id")).where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
-            newest = (
-                matching.order_by(_FTS.c.rowid.desc()).limit(RANKED).cte("newest").prefix_with("MATERIALIZED")
-            )
+            newest_first = _FTS.c.rowid.desc()
             every = matching.cte("every").prefix_with("MATERIALIZED")
 
-        def readable(source: Any) -> Any:
-            """The documents of `source` this reader may find (the scope already holds the organisation:
-            said again here, as every query of ours says it)."""
-            chosen = (
-                select(SearchDocument.id, SearchDocument.call_id, SearchDocument.terms)
-                .select_from(source)
-                .join(SearchDocument, SearchDocument.id == source.c.id)
+        finding = matching
+        if narrowed or redacted or excluding:  # else the scope term alone holds the organisation's
+            finding = (
+                select(SearchDocument.id)
+                .select_from(every)
+                .join(SearchDocument, SearchDocument.id == every.c.id)
                 .where(
                     SearchDocument.organization_id == organization_id,
                     SearchDocument.redacted == redacted,
                     SearchDocument.call_id.not_in(list(excluding)),
                 )
             )
+            newest_first = SearchDocument.id.desc()
             if narrowed:
-                chosen = chosen.join(Call, Call.id == SearchDocument.call_id).where(
+                finding = finding.join(Call, Call.id == SearchDocument.call_id).where(
                     Call.organization_id == organization_id, *narrowed
                 )
             if redacted:
-                chosen = chosen.join(
+                finding = finding.join(
                     CallRedaction,
                     (CallRedaction.call_id == SearchDocument.call_id)
                     & (CallRedaction.status == "ready")
                     & (CallRedaction.policy_key == redacted_under),
                 )
-            return chosen
-
-        # The scope term holds the organisation: unless more is asked, the index alone finds its matches.
-        counting = (
-            readable(every).with_only_columns(SearchDocument.id)
-            if narrowed or redacted or excluding
-            else matching
-        )
-        found = list(await self._session.scalars(counting.limit(COUNTED + 1)))
+        # The newest matches, one more than are counted: the count and the window in one reading.
+        found = list(await self._session.scalars(finding.order_by(newest_first).limit(COUNTED + 1)))
         total = len(found)
         if total == 0 or limit <= 0:
             return Found([], min(total, COUNTED), total <= COUNTED)
-        if total <= COUNTED:
-            # Every match is in hand: the window is the newest of them, read by key, not found again.
-            newest_ids = sorted(found, reverse=True)[:RANKED]
-            window = select(SearchDocument.id, SearchDocument.call_id, SearchDocument.terms).where(
-                SearchDocument.id.in_(newest_ids), SearchDocument.organization_id == organization_id
+        rows = (
+            await self._session.execute(
+                select(SearchDocument.id, SearchDocument.call_id, SearchDocument.terms).where(
+                    SearchDocument.id.in_(found[:RANKED]),
+                    SearchDocument.organization_id == organization_id,
+                )
             )
-        else:
-            if postgresql and not narrowed and RANKED * (max(found) - min(found)) / total < _WALKED:
-                # Matches this dense: walking ids newest first reaches the window within _WALKED rows,
-                # where the index would hand over every match (and a phrase's every candidate, to check).
-                await _plan(self._session, enable_indexscan="on", enable_bitmapscan="off")
-            source = every if narrowed else newest
-            window = readable(source).order_by(SearchDocument.id.desc()).limit(RANKED)
-        rows = (await self._session.execute(window)).all()
+        ).all()
         ranked = sorted(
             zip(scores([terms for _, _, terms in rows], query), rows, strict=True),
             key=lambda scored: (-scored[0], -scored[1][0]),
         )
         hits = [Hit(call_id, score, terms) for score, (_, call_id, terms) in ranked[offset : offset + limit]]
         return Found(hits, min(total, COUNTED), total <= COUNTED)
+
+    async def way_to_matches(self, asked: str) -> str:
+        """PostgreSQL: how this transaction's search finds its matches (said: `walk` or `index`). The GIN
+        index's lists answer words exactly, while asking a row means reading its vector out of TOAST
+        (about 7 µs), a cost the planner does not count: left to itself it asked 33,000 rows (250 ms) to
+        count a word in 3 % of the calls. So its estimate of the matches decides: walk ids newest first
+        when the newest COUNTED + 1 are expected within _WALKED rows, else read the index. Planned for the
+        words asked (a prepared statement's generic plan knows no word's frequency)."""
+        documents = await self._session.scalar(
+            text(
+                "SELECT reltuples FROM pg_class, set_config('plan_cache_mode', 'force_custom_plan', true)"
+                " WHERE oid = 'search_documents'::regclass"
+            )
+        )
+        explained = await self._session.scalar(
+            text(
+                "EXPLAIN (FORMAT JSON)"
+                " SELECT 1 FROM search_documents WHERE search_vector @@ CAST(:asked AS tsquery)"
+            ),
+            {"asked": asked},
+        )
+        plan = json.loads(explained) if isinstance(explained, str) else explained
+        share = float(plan[0]["Plan"]["Plan Rows"]) / documents if documents and documents > 0 else 0.0
+        walk = share > 0 and (COUNTED + 1) / share <= _WALKED
+        await _plan(self._session, **(_WALK if walk else _INDEX_ONLY))
+        return "walk" if walk else "index"
 
     async def by_facts(
         self,
