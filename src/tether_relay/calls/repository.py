@@ -732,7 +732,7 @@ COUNTED = 1000
 
 
 # PostgreSQL's two ways to a search's matches (SearchRepository.way_to_matches): through the GIN index, or
-# walking ids newest first, asking each row (reading its vector: about 7 µs); the walk when the matches
+# walking ids newest first, asking each row (reading its vector out of TOAST); the walk when the matches
 # are expected within this many rows.
 _INDEX_ONLY = {"enable_seqscan": "off", "enable_indexscan": "off", "enable_bitmapscan": "on"}
 _WALK = {"enable_seqscan": "off", "enable_indexscan": "on", "enable_bitmapscan": "off"}
@@ -877,11 +877,11 @@ class SearchRepository:
 
     async def way_to_matches(self, asked: str) -> str:
         """PostgreSQL: how this transaction's search finds its matches (said: `walk` or `index`). The GIN
-        index's lists answer words exactly, while asking a row means reading its vector out of TOAST
-        (about 7 µs), a cost the planner does not count: left to itself it asked 33,000 rows (250 ms) to
-        count a word in 3 % of the calls. So its estimate of the matches decides: walk ids newest first
-        when the newest COUNTED + 1 are expected within _WALKED rows, else read the index. Planned for the
-        words asked (a prepared statement's generic plan knows no word's frequency)."""
+        index's lists answer words exactly, while asking a row means reading its vector out of TOAST, a
+        cost the planner does not count: left to itself it asked 33,000 rows to count a word in 3 % of the
+        calls (EXPLAIN ANALYZE). So its estimate of the matches decides: walk ids newest first when the
+        newest COUNTED + 1 are expected within _WALKED rows, else read the index. Planned for the words
+        asked (a prepared statement's generic plan knows no word's frequency)."""
         documents = await self._session.scalar(
             text(
                 "SELECT reltuples FROM pg_class, set_config('plan_cache_mode', 'force_custom_plan', true)"
