@@ -109,6 +109,17 @@ async def test_words_anywhere_match_and_the_phrase_ranks_first(client: httpx.Asy
     assert ids(await search(client, '"monday is"')) == []  # two words: PostgreSQL asks for their pair
 
 
+async def test_equal_scores_are_ordered_as_the_history_orders_calls(client: httpx.AsyncClient) -> None:
+    """Newest call first, whatever order they were stored (indexed) in."""
+    later = await ingest(client, "kilo lima", callStartTime="2026-11-20T10:00:00Z")
+    earlier = await ingest(client, "kilo lima", callStartTime="2026-11-10T10:00:00Z")
+
+    body = await search(client, "kilo lima")
+
+    assert ids(body) == [later, earlier]
+    assert body["hits"][0]["score"] == body["hits"][1]["score"]
+
+
 async def test_more_mentions_rank_higher_and_words_are_stemmed_and_folded(client: httpx.AsyncClient) -> None:
     once = await ingest(client, "I need a refund for the blue one.", "Sure, one moment.")
     thrice = await ingest(client, "Refund, refund, I need a refund.", "Sure, one moment.")

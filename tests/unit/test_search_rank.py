@@ -56,6 +56,19 @@ def test_more_mentions_rank_higher_and_the_bare_words_said_together_rank_first()
     )
 
 
+def test_the_bare_words_said_together_rank_above_any_call_saying_them_apart() -> None:
+    """However long the call saying them together, and however often the others say them apart; and a
+    word asked again and again ranks the call saying it so first."""
+    long_together = " ".join(["filler"] * 500 + ["mango", "polici"])
+    apart = ["mango it polici", "polici mango", "polici it mango it polici it mango"]
+    short, long, *rest = scores(["mango polici", long_together, *apart], text_query("mango policy"))
+    assert short > long > max(rest)
+    thrice = scores(
+        ["refund refund refund", "refund it refund it refund"], text_query("refund refund refund")
+    )
+    assert thrice[0] > thrice[1]
+
+
 UTTERANCES = st.lists(
     st.lists(st.sampled_from(["Refund", "refunds,", "the", "A", "cancel", "¿qué?", ""]), max_size=8).map(
         " ".join

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings
+import regex
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tether_relay.search.highlight import highlights, snippet
@@ -71,6 +72,16 @@ def test_any_run_of_said_words_finds_itself_as_a_phrase(message: str, data: st.D
     indexed = (document(message, None) or "").split(" ")
     phrase = list(query.phrases[0])
     assert any(indexed[i : i + len(phrase)] == phrase for i in range(len(indexed))), (phrase, indexed)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+@example("0\ufc5e")  # NFKC unfolds this ligature into a space and two marks
+@example("\ufdfa")  # ... and this one into four words
+def test_a_term_is_letters_digits_and_marks_only(text: str) -> None:
+    """Never the space that separates terms in the index, nor a character of the queries' syntax."""
+    for term in terms(text):
+        assert regex.fullmatch(r"[\p{L}\p{N}\p{M}]+", term), term  # regex's Unicode, as the tokenizer's
 
 
 @settings(max_examples=500, deadline=None)

@@ -808,7 +808,7 @@ class SearchRepository:
         limit: int,
         offset: int,
     ) -> Found:
-        """The organisation's calls whose transcript matches, best first (then newest indexed), and how
+        """The organisation's calls whose transcript matches, best first (then newest), and how
         many match (counted up to COUNTED). `redacted_under`: search the redacted copies made under this
         policy, ready ones only.
 
@@ -862,17 +862,21 @@ class SearchRepository:
             return Found([], min(total, COUNTED), total <= COUNTED)
         rows = (
             await self._session.execute(
-                select(SearchDocument.id, SearchDocument.call_id, SearchDocument.terms).where(
+                select(Call.sort_time, SearchDocument.id, SearchDocument.call_id, SearchDocument.terms)
+                .join(Call, Call.id == SearchDocument.call_id)
+                .where(
                     SearchDocument.id.in_(found[:RANKED]),
                     SearchDocument.organization_id == organization_id,
                 )
             )
         ).all()
+        # Best first; equal scores as the history orders calls (newest first), then the newest indexed.
         ranked = sorted(
-            zip(scores([terms for _, _, terms in rows], query), rows, strict=True),
-            key=lambda scored: (-scored[0], -scored[1][0]),
+            zip(scores([row.terms for row in rows], query), rows, strict=True),
+            key=lambda scored: (scored[0], scored[1].sort_time, scored[1].id),
+            reverse=True,
         )
-        hits = [Hit(call_id, score, terms) for score, (_, call_id, terms) in ranked[offset : offset + limit]]
+        hits = [Hit(row.call_id, score, row.terms) for score, row in ranked[offset : offset + limit]]
         return Found(hits, min(total, COUNTED), total <= COUNTED)
 
     async def way_to_matches(self, asked: str) -> str:

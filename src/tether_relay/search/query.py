@@ -17,7 +17,7 @@ import phonenumbers
 from tether_relay.search.terms import PAIR, terms
 
 MAX_PHRASES = 12
-MAX_TERMS = 32
+MAX_TERMS = 64  # a character each in Chinese, Japanese and Thai: a sentence of them fits
 _QUOTED = re.compile(r'"([^"]*)"?')
 _PHONE = re.compile(r"\+?[\d\s().\-]{7,32}")
 
@@ -29,7 +29,7 @@ class UnsearchableQuery(ValueError):
 @dataclass(frozen=True, slots=True)
 class TextQuery:
     phrases: tuple[tuple[str, ...], ...]  # all must match; each one's terms in a row
-    ranked_together: tuple[str, ...] | None  # the bare words, as one phrase, scored higher when said so
+    ranked_together: tuple[str, ...] | None  # the bare words, as one phrase: ranked first when said so
 
     terms: frozenset[str]  # every term asked for: an utterance holding none is not looked at closer
 
@@ -83,7 +83,7 @@ def text_query(q: str) -> TextQuery:
         raise UnsearchableQuery("q has no word to search for")
     if len(unique) > MAX_PHRASES or sum(len(p) for p in unique) > MAX_TERMS:
         raise UnsearchableQuery(f"q asks for more than {MAX_TERMS} words or {MAX_PHRASES} phrases")
-    together = tuple(bare) if len(bare) > 1 and len(unique) > 1 else None
+    together = tuple(bare) if len(bare) > 1 and tuple(bare) not in unique else None
     return TextQuery(unique, together, frozenset(term for phrase in unique for term in phrase))
 
 

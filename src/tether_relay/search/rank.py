@@ -6,7 +6,9 @@ over the window: each phrase of the query weighs its number of words, where bm25
 rarity in the whole index. That rarity is what made the databases' own ranking slow: bm25() counts every
 document holding each phrase, the organisation's scope among them (every document), before scoring one;
 PostgreSQL's ts_rank_cd reads each ranked document's whole vector out of TOAST (docs/search.md, measured).
-Every document of the window holds every phrase, so rarity inside it says nothing; length does.
+Every document of the window holds every phrase, so rarity inside it says nothing; length does. A call
+saying the bare words together ranks above every call saying them apart (what someone typing "cancel my
+subscription" is looking for), then by the same sum.
 tests/unit/test_search_rank.py holds this to bm25() for one phrase, where the two orders are the same.
 """
 
@@ -15,10 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from tether_relay.search.query import TextQuery
+from tether_relay.search.query import MAX_TERMS, TextQuery
 
 K1 = 1.2
 B = 0.75
+# Where the score of a call saying the bare words together starts: above any call's sum without them
+# (each phrase adds less than its words times K1 + 1, and a query asks at most MAX_TERMS words).
+TOGETHER = (K1 + 1) * MAX_TERMS
 
 
 def _occurrences(phrase: tuple[str, ...]) -> re.Pattern[str]:
@@ -31,16 +36,18 @@ def scores(documents: Sequence[str], query: TextQuery) -> list[float]:
     """Each document's score (higher is better) for the query, within these documents."""
     lengths = [terms.count(" ") + 1 for terms in documents]
     average = sum(lengths) / len(lengths) if lengths else 1.0
-    weighed = [(_occurrences(phrase), float(len(phrase))) for phrase in query.phrases]
-    if query.ranked_together is not None:  # said together: weighs as much again as all its words apart
-        weighed.append((_occurrences(query.ranked_together), float(len(query.ranked_together))))
+    weighed = [(_occurrences(phrase), float(len(phrase)), 0.0) for phrase in query.phrases]
+    if query.ranked_together is not None:
+        together = query.ranked_together
+        weighed.append((_occurrences(together), float(len(together)), TOGETHER))
     out: list[float] = []
     for terms, length in zip(documents, lengths, strict=True):
         spaced = f" {terms} "
         norm = K1 * (1 - B + B * length / average)
         total = 0.0
-        for occurrences, weight in weighed:
+        for occurrences, weight, tier in weighed:
             found = len(occurrences.findall(spaced))
-            total += weight * found * (K1 + 1) / (found + norm)
+            if found:
+                total += tier + weight * found * (K1 + 1) / (found + norm)
         out.append(total)
     return out

@@ -72,10 +72,20 @@ def _stemmer() -> Any:
     return snowballstemmer.stemmer("english")
 
 
+@cache
+def _not_term() -> regex.Pattern[str]:
+    import regex
+
+    return regex.compile(r"[^\p{L}\p{N}\p{M}]+")
+
+
 @lru_cache(maxsize=65_536)
 def term_of(word: str) -> str:
     folded = unicodedata.normalize("NFKD", word.casefold())
     folded = unicodedata.normalize("NFKC", _LATIN_MARKS.sub("", folded))
+    # A compatibility form may unfold into a space or punctuation (U+FC5E: a space and two marks): a term
+    # keeps letters, digits and marks only, so it never holds the space that separates terms.
+    folded = _not_term().sub("", folded)
     if _ASCII_WORD.match(folded):
         folded = _stemmer().stemWord(folded)
     return folded[:MAX_TERM_CHARS]
