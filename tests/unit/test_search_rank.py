@@ -64,7 +64,7 @@ def test_the_bare_words_said_together_rank_above_any_call_saying_them_apart() ->
     short, long, *rest = scores(["mango polici", long_together, *apart], text_query("mango policy"))
     assert short > long > max(rest)
     thrice = scores(
-        ["refund refund refund", "refund it refund it refund"], text_query("refund refund refund")
+        ["refund refund refund it it", "refund it refund it refund"], text_query("refund refund refund")
     )
     assert thrice[0] > thrice[1]
 
