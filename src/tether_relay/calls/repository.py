@@ -860,21 +860,23 @@ class SearchRepository:
         total = len(found)
         if total == 0 or limit <= 0:
             return Found([], min(total, COUNTED), total <= COUNTED)
+        # Read as the history orders calls (newest first), then the newest indexed: equal scores keep it
+        # (a stable sort), and no call's time is turned into a datetime only to be compared.
         rows = (
             await self._session.execute(
-                select(Call.sort_time, SearchDocument.id, SearchDocument.call_id, SearchDocument.terms)
+                select(SearchDocument.call_id, SearchDocument.terms)
                 .join(Call, Call.id == SearchDocument.call_id)
                 .where(
                     SearchDocument.id.in_(found[:RANKED]),
                     SearchDocument.organization_id == organization_id,
                 )
+                .order_by(Call.sort_time.desc(), SearchDocument.id.desc())
             )
         ).all()
-        # Best first; equal scores as the history orders calls (newest first), then the newest indexed.
         ranked = sorted(
             zip(scores([row.terms for row in rows], query), rows, strict=True),
-            key=lambda scored: (scored[0], scored[1].sort_time, scored[1].id),
-            reverse=True,
+            key=lambda scored: scored[0],
+            reverse=True,  # still stable
         )
         hits = [Hit(row.call_id, score, row.terms) for score, row in ranked[offset : offset + limit]]
         return Found(hits, min(total, COUNTED), total <= COUNTED)
