@@ -819,8 +819,9 @@ class SearchRepository:
         scope = search_scope(organization_id, redacted)
         narrowed = filters.conditions()
         if (await self._session.connection()).dialect.name == "postgresql":
-            await self.way_to_matches(query.tsquery(scope))
-            asked = cast(query.tsquery(scope), TSQUERY)
+            asked_text = query.tsquery(scope)
+            await self.way_to_matches(asked_text)
+            asked = cast(asked_text, TSQUERY)
             matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(asked))
             newest_first: Any = SearchDocument.id.desc()
             every: Any = matching.cte("every")

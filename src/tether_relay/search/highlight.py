@@ -107,9 +107,8 @@ def _at(said: list[str], phrase: tuple[str, ...]) -> list[int]:
 
 
 def highlights(message: str, query: TextQuery) -> list[tuple[int, int]]:
-    """[start, end) of each phrase of the query in `message`, merged."""
-    if query.terms.isdisjoint(terms(message)):
-        return []
+    """[start, end) of each phrase of the query in `message`, merged. (`matches` asks only for messages
+    it found to hold one: no quick pass first.)"""
     words = list(tokens(message))
     said = [w.term for w in words]
     ranges: list[tuple[int, int]] = []
