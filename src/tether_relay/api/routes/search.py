@@ -71,8 +71,8 @@ async def search(
     calls exactly first. Each hit carries the utterances that matched: `highlights` are [start, end)
     offsets in `message` (in code points), `snippet` is HTML (escaped, matches in `<mark>`). Readers of
     redacted content search the redacted transcripts only. `total` counts matches up to 1,000
-    (`totalExact` false beyond); the newest 250 transcript matches (that pass the filters) are ranked,
-    and `reachable` says how many hits paging reaches."""
+    (`totalExact` false beyond); the 250 transcript matches (that pass the filters) indexed most
+    recently are ranked, and `reachable` says how many hits paging reaches."""
     result = await search_calls(session, principal, q, filters, limit=limit, offset=offset)
     # Rendered as it is (SearchResponse documents it; tests/integration/test_search.py holds the two
     # together): validating twenty calls and their matches through the model cost more than finding them.
