@@ -856,31 +856,34 @@ class SearchRepository:
                     & (CallRedaction.status == "ready")
                     & (CallRedaction.policy_key == redacted_under),
                 )
-        # The newest matches, one more than are counted: the count and the window in one reading.
-        found = list(await self._session.scalars(finding.order_by(newest_first).limit(COUNTED + 1)))
-        total = len(found)
-        if total == 0 or limit <= 0:
-            return Found([], min(total, COUNTED), total <= COUNTED)
-        # Read as the history orders calls (newest first), then the newest indexed: equal scores keep it
-        # (a stable sort), and no call's time is turned into a datetime only to be compared.
+        # One statement: the newest matches, one more than are counted (the count), and the newest
+        # RANKED of them with their terms, read as the history orders calls (newest first, then the newest
+        # indexed) so that equal scores keep that order (a stable sort).
+        window = finding.order_by(newest_first).limit(COUNTED + 1).cte("window").prefix_with("MATERIALIZED")
+        # (No page to fill: one row, for the count.)
+        ranked = select(window.c.id).order_by(window.c.id.desc()).limit(RANKED if limit > 0 else 1)
+        ranked = ranked.subquery("ranked")
+        total = select(func.count()).select_from(window).scalar_subquery()
         rows = (
             await self._session.execute(
-                select(SearchDocument.call_id, SearchDocument.terms)
+                select(total.label("total"), SearchDocument.call_id, SearchDocument.terms)
+                .select_from(ranked)
+                .join(SearchDocument, SearchDocument.id == ranked.c.id)
                 .join(Call, Call.id == SearchDocument.call_id)
-                .where(
-                    SearchDocument.id.in_(found[:RANKED]),
-                    SearchDocument.organization_id == organization_id,
-                )
+                .where(SearchDocument.organization_id == organization_id)
                 .order_by(Call.sort_time.desc(), SearchDocument.id.desc())
             )
         ).all()
-        ranked = sorted(
+        counted = rows[0].total if rows else 0
+        if limit <= 0:
+            return Found([], min(counted, COUNTED), counted <= COUNTED)
+        ranked_rows = sorted(
             zip(scores([row.terms for row in rows], query), rows, strict=True),
             key=lambda scored: scored[0],
             reverse=True,  # still stable
         )
-        hits = [Hit(row.call_id, score, row.terms) for score, row in ranked[offset : offset + limit]]
-        return Found(hits, min(total, COUNTED), total <= COUNTED)
+        hits = [Hit(row.call_id, score, row.terms) for score, row in ranked_rows[offset : offset + limit]]
+        return Found(hits, min(counted, COUNTED), counted <= COUNTED)
 
     async def way_to_matches(self, asked: str) -> str:
         """PostgreSQL: how this transaction's search finds its matches (said: `walk` or `index`). The GIN
