@@ -861,8 +861,8 @@ class SearchRepository:
         # indexed) so that equal scores keep that order (a stable sort).
         window = finding.order_by(newest_first).limit(COUNTED + 1).cte("window").prefix_with("MATERIALIZED")
         # (No page to fill: one row, for the count.)
-        ranked = select(window.c.id).order_by(window.c.id.desc()).limit(RANKED if limit > 0 else 1)
-        ranked = ranked.subquery("ranked")
+        newest = select(window.c.id).order_by(window.c.id.desc()).limit(RANKED if limit > 0 else 1)
+        ranked = newest.subquery("ranked")
         total = select(func.count()).select_from(window).scalar_subquery()
         rows = (
             await self._session.execute(
