@@ -890,25 +890,23 @@ class SearchRepository:
         index's lists answer words exactly, while asking a row means reading its vector out of TOAST, a
         cost the planner does not count: left to itself it asked 33,000 rows to count a word in 3 % of the
         calls (EXPLAIN ANALYZE). So its estimate of the matches decides: walk ids newest first when the
-        newest COUNTED + 1 are expected within _WALKED rows, else read the index. Planned for the words
-        asked (a prepared statement's generic plan knows no word's frequency)."""
-        documents = await self._session.scalar(
-            text(
-                "SELECT reltuples FROM pg_class, set_config('plan_cache_mode', 'force_custom_plan', true)"
-                " WHERE oid = 'search_documents'::regclass"
-            )
-        )
+        newest COUNTED + 1 are expected within _WALKED rows, else read the index. Two statements: the
+        estimate of the matches and of all documents (one EXPLAIN, planned for the words asked), then
+        the settings, with custom plans for the search (a prepared statement's generic plan knows no
+        word's frequency, and a cached plan is not re-made when these settings change)."""
         explained = await self._session.scalar(
             text(
                 "EXPLAIN (FORMAT JSON)"
                 " SELECT 1 FROM search_documents WHERE search_vector @@ CAST(:asked AS tsquery)"
+                " UNION ALL SELECT 1 FROM search_documents"
             ),
             {"asked": asked},
         )
         plan = json.loads(explained) if isinstance(explained, str) else explained
-        share = float(plan[0]["Plan"]["Plan Rows"]) / documents if documents and documents > 0 else 0.0
+        matching, documents = (float(part["Plan Rows"]) for part in plan[0]["Plan"]["Plans"])
+        share = matching / documents if documents > 0 else 0.0
         walk = share > 0 and (COUNTED + 1) / share <= _WALKED
-        await _plan(self._session, **(_WALK if walk else _INDEX_ONLY))
+        await _plan(self._session, plan_cache_mode="force_custom_plan", **(_WALK if walk else _INDEX_ONLY))
         return "walk" if walk else "index"
 
     async def by_facts(
