@@ -20,7 +20,7 @@ from tests.fakes import senders
 from tests.fakes.elevenlabs import ElevenLabsFake, conversation
 from tests.jobs import until
 from tether_relay.api.routes.search import SearchResponse
-from tether_relay.calls.models import Call, SearchDocument
+from tether_relay.calls.models import Call, Recording, SearchDocument
 from tether_relay.calls.repository import COUNTED, RANKED, SearchRepository
 from tether_relay.organizations.models import Organization
 from tether_relay.runtime import Runtime
@@ -107,6 +107,27 @@ async def test_words_anywhere_match_and_the_phrase_ranks_first(client: httpx.Asy
     assert ids(await search(client, '"cancel my subscription"')) == [together]
     assert ids(await search(client, '"subscription is that"')) == []  # not across two utterances
     assert ids(await search(client, '"monday is"')) == []  # two words: PostgreSQL asks for their pair
+
+
+async def test_a_hit_carries_the_call_as_the_call_read_answers_it(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """The same document, its recordings oldest first, however many it has and whatever order they were
+    stored in."""
+    call_id = await ingest(client, "kilo lima")
+    other = await ingest(client, "kilo lima mike")
+    first = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    async with runtime.sessions.begin() as session:
+        for id_, minutes in (("rec-later", 5), ("rec-earliest", -5), ("rec-between", 1)):
+            session.add(Recording(id=id_, call_id=call_id, created_at=first + timedelta(minutes=minutes)))
+
+    hits = {hit["call"]["callId"]: hit["call"] for hit in (await search(client, "kilo lima"))["hits"]}
+
+    for each in (call_id, other):
+        read = await client.get(f"/api/calls/{each}", headers=auth(ORG))
+        assert hits[each] == read.json()["call"]
+    assert [r["recordingId"] for r in hits[call_id]["recordings"]][:1] == ["rec-earliest"]
+    assert len(hits[call_id]["recordings"]) == 4
 
 
 async def test_equal_scores_are_ordered_as_the_history_orders_calls(client: httpx.AsyncClient) -> None:
