@@ -270,6 +270,11 @@ async def test_filters_narrow_the_search_and_the_history(client: httpx.AsyncClie
     assert ids(await search(client, "refund", since="2026-11-20T00:00:00Z", status="completed")) == [late]
     assert ids(await search(client, "refund", until="2026-11-20T00:00:00+00:00")) == [early]
     assert ids(await search(client, "refund", status="failed")) == [failed]
+    # Exact matches pass the same filters: a number and an id.
+    assert ids(await search(client, "+14165550100", since="2026-11-20T00:00:00Z")) == [failed, late]
+    assert ids(await search(client, "+14165550100", status="failed")) == [failed]
+    assert ids(await search(client, early, since="2026-11-20T00:00:00Z")) == []
+    assert ids(await search(client, early, until="2026-11-20T00:00:00Z")) == [early]
     history = await client.get(
         "/api/calls/history", params={"since": "2026-11-20T00:00:00Z"}, headers=auth(ORG)
     )

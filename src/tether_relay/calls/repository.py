@@ -13,10 +13,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    Select,
+    String,
+    bindparam,
     cast,
     column,
     delete,
@@ -759,6 +764,37 @@ class Found:
     exact: bool  # False: there are more than COUNTED
 
 
+def _facts_query(numbers: bool, idents: bool, filters: Sequence[ColumnElement[bool]]) -> Select[Any]:
+    """SearchRepository.by_facts's query: the values (`organization_id`, `numbers`, `idents`, `limit`)
+    bound as it runs."""
+    organization_id = bindparam("organization_id", type_=String)
+    named: list[ColumnElement[bool]] = []
+    if numbers:
+        named += [Call.from_number.in_(bindparam("numbers", expanding=True))]
+        named += [Call.to_number.in_(bindparam("numbers", expanding=True))]
+    if idents:
+        named += [Call.id.in_(bindparam("idents", expanding=True))]
+        named += [Call.provider_call_id.in_(bindparam("idents", expanding=True))]
+        named += [Call.conversation_id.in_(bindparam("idents", expanding=True))]
+    each = [
+        select(Call.id.label("id"), Call.sort_time.label("sort_time")).where(
+            Call.organization_id == organization_id, condition, *filters
+        )
+        for condition in named
+    ]
+    found = union(*each).subquery()
+    return (
+        select(found.c.id)
+        .order_by(found.c.sort_time.desc(), found.c.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@cache
+def _unfiltered_facts_query(numbers: bool, idents: bool) -> Select[Any]:
+    return _facts_query(numbers, idents, ())
+
+
 class SearchRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -921,22 +957,18 @@ class SearchRepository:
         """The organisation's calls from or to one of `numbers`, or whose id (ours, the provider's, the
         conversation's) is one of `idents`: exact matches, newest first. One SELECT per column, each on its
         index led by the organisation (an OR of them is read through the organisation's every call)."""
-        named: list[ColumnElement[bool]] = []
-        if numbers:
-            named += [Call.from_number.in_(list(numbers)), Call.to_number.in_(list(numbers))]
-        if idents:
-            named += [Call.id.in_(list(idents)), Call.provider_call_id.in_(list(idents))]
-            named += [Call.conversation_id.in_(list(idents))]
-        if not named:
+        if not numbers and not idents:
             return []
-        each = [
-            select(Call.id.label("id"), Call.sort_time.label("sort_time")).where(
-                Call.organization_id == organization_id, condition, *filters.conditions()
-            )
-            for condition in named
-        ]
-        found = union(*each).subquery()
+        # Built once without filters (building it cost more than running it); values bound as it runs.
+        conditions = filters.conditions()
+        asked = (bool(numbers), bool(idents))
         rows = await self._session.scalars(
-            select(found.c.id).order_by(found.c.sort_time.desc(), found.c.id.desc()).limit(limit)
+            _facts_query(*asked, conditions) if conditions else _unfiltered_facts_query(*asked),
+            {
+                "organization_id": organization_id,
+                "numbers": list(numbers),
+                "idents": list(idents),
+                "limit": limit,
+            },
         )
         return list(rows)
