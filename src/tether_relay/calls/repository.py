@@ -764,6 +764,68 @@ class Found:
     exact: bool  # False: there are more than COUNTED
 
 
+def _search_query(
+    dialect: str, redacted: bool, excluding: bool, narrowed: Sequence[ColumnElement[bool]]
+) -> Select[Any]:
+    """SearchRepository.search's one statement: the newest matches, one more than are counted (`total`),
+    and the newest `ranked` of them with their terms (`call_id`, `terms`), read as the history orders
+    calls (newest first, then the newest indexed) so that equal scores keep that order (a stable sort).
+    Values bound as it runs: `asked` (the database's query), `organization_id`, `redacted_under`,
+    `excluding` (exact matches already found), `ranked`."""
+    organization_id = bindparam("organization_id", type_=String)
+    asked = bindparam("asked", type_=String)
+    if dialect == "postgresql":
+        matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(cast(asked, TSQUERY)))
+        newest_first: Any = SearchDocument.id.desc()
+        every: Any = matching.cte("every")
+    else:
+        # FTS5 first, materialized: left to itself SQLite's planner walks the organisation's calls and
+        # asks FTS5 about each one.
+        matching = select(_FTS.c.rowid.label("id")).where(_FTS_TABLE.op("MATCH")(asked))
+        newest_first = _FTS.c.rowid.desc()
+        every = matching.cte("every").prefix_with("MATERIALIZED")
+
+    finding = matching
+    if narrowed or redacted or excluding:  # else the scope term alone holds the organisation's
+        finding = (
+            select(SearchDocument.id)
+            .select_from(every)
+            .join(SearchDocument, SearchDocument.id == every.c.id)
+            .where(SearchDocument.organization_id == organization_id, SearchDocument.redacted == redacted)
+        )
+        newest_first = SearchDocument.id.desc()
+        if excluding:
+            finding = finding.where(SearchDocument.call_id.not_in(bindparam("excluding", expanding=True)))
+        if narrowed:
+            finding = finding.join(Call, Call.id == SearchDocument.call_id).where(
+                Call.organization_id == organization_id, *narrowed
+            )
+        if redacted:
+            finding = finding.join(
+                CallRedaction,
+                (CallRedaction.call_id == SearchDocument.call_id)
+                & (CallRedaction.status == "ready")
+                & (CallRedaction.policy_key == bindparam("redacted_under", type_=String)),
+            )
+    window = finding.order_by(newest_first).limit(COUNTED + 1).cte("window").prefix_with("MATERIALIZED")
+    newest = select(window.c.id).order_by(window.c.id.desc()).limit(bindparam("ranked", type_=Integer))
+    ranked = newest.subquery("ranked")
+    total = select(func.count()).select_from(window).scalar_subquery()
+    return (
+        select(total.label("total"), SearchDocument.call_id, SearchDocument.terms)
+        .select_from(ranked)
+        .join(SearchDocument, SearchDocument.id == ranked.c.id)
+        .join(Call, Call.id == SearchDocument.call_id)
+        .where(SearchDocument.organization_id == organization_id)
+        .order_by(Call.sort_time.desc(), SearchDocument.id.desc())
+    )
+
+
+@cache
+def _unfiltered_search_query(dialect: str, redacted: bool, excluding: bool) -> Select[Any]:
+    return _search_query(dialect, redacted, excluding, ())
+
+
 def _facts_query(numbers: bool, idents: bool, filters: Sequence[ColumnElement[bool]]) -> Select[Any]:
     """SearchRepository.by_facts's query: the values (`organization_id`, `numbers`, `idents`, `limit`)
     bound as it runs."""
@@ -854,63 +916,24 @@ class SearchRepository:
         those. With filters every match is read to find the newest that pass them."""
         redacted = redacted_under is not None
         scope = search_scope(organization_id, redacted)
-        narrowed = filters.conditions()
-        if (await self._session.connection()).dialect.name == "postgresql":
-            asked_text = query.tsquery(scope)
-            await self.way_to_matches(asked_text)
-            asked = cast(asked_text, TSQUERY)
-            matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(asked))
-            newest_first: Any = SearchDocument.id.desc()
-            every: Any = matching.cte("every")
+        dialect = (await self._session.connection()).dialect.name
+        if dialect == "postgresql":
+            asked = query.tsquery(scope)
+            await self.way_to_matches(asked)
         else:
-            # FTS5 first, materialized: left to itself SQLite's planner walks the organisation's calls
-            # and asks FTS5 about each one.
-            matching = select(_FTS.c.rowid.label("id")).where(_FTS_TABLE.op("MATCH")(query.fts5(scope)))
-            newest_first = _FTS.c.rowid.desc()
-            every = matching.cte("every").prefix_with("MATERIALIZED")
-
-        finding = matching
-        if narrowed or redacted or excluding:  # else the scope term alone holds the organisation's
-            finding = (
-                select(SearchDocument.id)
-                .select_from(every)
-                .join(SearchDocument, SearchDocument.id == every.c.id)
-                .where(
-                    SearchDocument.organization_id == organization_id,
-                    SearchDocument.redacted == redacted,
-                    SearchDocument.call_id.not_in(list(excluding)),
-                )
-            )
-            newest_first = SearchDocument.id.desc()
-            if narrowed:
-                finding = finding.join(Call, Call.id == SearchDocument.call_id).where(
-                    Call.organization_id == organization_id, *narrowed
-                )
-            if redacted:
-                finding = finding.join(
-                    CallRedaction,
-                    (CallRedaction.call_id == SearchDocument.call_id)
-                    & (CallRedaction.status == "ready")
-                    & (CallRedaction.policy_key == redacted_under),
-                )
-        # One statement: the newest matches, one more than are counted (the count), and the newest
-        # RANKED of them with their terms, read as the history orders calls (newest first, then the newest
-        # indexed) so that equal scores keep that order (a stable sort).
-        window = finding.order_by(newest_first).limit(COUNTED + 1).cte("window").prefix_with("MATERIALIZED")
-        # (No page to fill: one row, for the count.)
-        newest = select(window.c.id).order_by(window.c.id.desc()).limit(RANKED if limit > 0 else 1)
-        ranked = newest.subquery("ranked")
-        total = select(func.count()).select_from(window).scalar_subquery()
-        rows = (
-            await self._session.execute(
-                select(total.label("total"), SearchDocument.call_id, SearchDocument.terms)
-                .select_from(ranked)
-                .join(SearchDocument, SearchDocument.id == ranked.c.id)
-                .join(Call, Call.id == SearchDocument.call_id)
-                .where(SearchDocument.organization_id == organization_id)
-                .order_by(Call.sort_time.desc(), SearchDocument.id.desc())
-            )
-        ).all()
+            asked = query.fts5(scope)
+        # Built once without filters (building it took longer than running it); values bound as it runs.
+        narrowed = filters.conditions()
+        shape = (dialect, redacted, bool(excluding))
+        statement = _search_query(*shape, narrowed) if narrowed else _unfiltered_search_query(*shape)
+        values = {
+            "asked": asked,
+            "organization_id": organization_id,
+            "redacted_under": redacted_under,
+            "excluding": list(excluding),
+            "ranked": RANKED if limit > 0 else 1,  # no page to fill: one row, for the count
+        }
+        rows = (await self._session.execute(statement, values)).all()
         counted = rows[0].total if rows else 0
         if limit <= 0:
             return Found([], min(counted, COUNTED), counted <= COUNTED)
