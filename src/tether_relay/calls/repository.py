@@ -743,11 +743,22 @@ COUNTED = 1000
 _INDEX_ONLY = {"enable_seqscan": "off", "enable_indexscan": "off", "enable_bitmapscan": "on"}
 _WALK = {"enable_seqscan": "off", "enable_indexscan": "on", "enable_bitmapscan": "off"}
 _WALKED = 2_000
+# The planner's estimate of a search's matches and of all documents, planned for the words asked.
+_ESTIMATE = text(
+    "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents WHERE search_vector @@ CAST(:asked AS tsquery)"
+    " UNION ALL SELECT 1 FROM search_documents"
+)
 
 
-async def _plan(session: AsyncSession, **settings: str) -> None:
-    """Planner settings for the rest of this transaction (set_config's is_local)."""
-    await session.execute(select(*(func.set_config(name, value, True) for name, value in settings.items())))
+def _settings(**settings: str) -> Select[Any]:
+    """Planner settings for the rest of the transaction (set_config's is_local), with custom plans: a
+    prepared statement's generic plan knows no word's frequency, and a cached plan is not re-made when
+    these settings change."""
+    settings["plan_cache_mode"] = "force_custom_plan"
+    return select(*(func.set_config(name, value, True) for name, value in settings.items()))
+
+
+_PLANNED = {"walk": _settings(**_WALK), "index": _settings(**_INDEX_ONLY)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -951,23 +962,14 @@ class SearchRepository:
         cost the planner does not count: left to itself it asked 33,000 rows to count a word in 3 % of the
         calls (EXPLAIN ANALYZE). So its estimate of the matches decides: walk ids newest first when the
         newest COUNTED + 1 are expected within _WALKED rows, else read the index. Two statements: the
-        estimate of the matches and of all documents (one EXPLAIN, planned for the words asked), then
-        the settings, with custom plans for the search (a prepared statement's generic plan knows no
-        word's frequency, and a cached plan is not re-made when these settings change)."""
-        explained = await self._session.scalar(
-            text(
-                "EXPLAIN (FORMAT JSON)"
-                " SELECT 1 FROM search_documents WHERE search_vector @@ CAST(:asked AS tsquery)"
-                " UNION ALL SELECT 1 FROM search_documents"
-            ),
-            {"asked": asked},
-        )
+        estimate (_ESTIMATE), then the settings (_PLANNED)."""
+        explained = await self._session.scalar(_ESTIMATE, {"asked": asked})
         plan = json.loads(explained) if isinstance(explained, str) else explained
         matching, documents = (float(part["Plan Rows"]) for part in plan[0]["Plan"]["Plans"])
         share = matching / documents if documents > 0 else 0.0
-        walk = share > 0 and (COUNTED + 1) / share <= _WALKED
-        await _plan(self._session, plan_cache_mode="force_custom_plan", **(_WALK if walk else _INDEX_ONLY))
-        return "walk" if walk else "index"
+        way = "walk" if share > 0 and (COUNTED + 1) / share <= _WALKED else "index"
+        await self._session.execute(_PLANNED[way])
+        return way
 
     async def by_facts(
         self,
