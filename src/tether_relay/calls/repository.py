@@ -137,6 +137,19 @@ def _live(call_id: str) -> ColumnElement[bool]:
     return (Call.id == call_id) & Call.recording_deleted_at.is_(None)
 
 
+# CallRepository.of_organization's query, built once. `organization_id || ''`: the same condition, which no
+# index serves, so the planner looks the keys up; given an indexed one, SQLite (without statistics) walks
+# the organisation's whole index. The recordings in the same statement (joined): one round trip.
+_CALLS_BY_ID = (
+    select(Call)
+    .where(
+        Call.id.in_(bindparam("call_ids", expanding=True)),
+        Call.organization_id.concat("") == bindparam("organization_id", type_=String),
+    )
+    .options(joinedload(Call.recordings))
+)
+
+
 class CallRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -172,14 +185,8 @@ class CallRepository:
         """These calls of the organisation (with their recordings), by id; others are left out."""
         if not call_ids:
             return {}
-        # `organization_id || ''`: the same condition, which no index serves, so the planner looks the
-        # keys up; given an indexed one, SQLite (without statistics) walks the organisation's whole index.
-        # Their recordings in the same statement (joined): a page of search hits, one round trip.
-        found = await self._session.scalars(
-            select(Call)
-            .where(Call.id.in_(list(call_ids)), Call.organization_id.concat("") == organization_id)
-            .options(joinedload(Call.recordings))
-        )
+        values = {"call_ids": list(call_ids), "organization_id": organization_id}
+        found = await self._session.scalars(_CALLS_BY_ID, values)
         return {call.id: call for call in found.unique()}
 
     async def recordings_of(self, call_id: str) -> list[Recording]:
