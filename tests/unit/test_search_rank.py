@@ -10,10 +10,10 @@ import sqlite3
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tether_relay.search.highlight import matches
+from tether_relay.search.highlight import highlights, matches
 from tether_relay.search.query import text_query
 from tether_relay.search.rank import scores
-from tether_relay.search.terms import BOUNDARY, MAX_TERMS, indexed
+from tether_relay.search.terms import BOUNDARY, MAX_TERMS, indexed, tokens
 from tether_relay.transcripts.model import Utterance
 
 WORDS = st.sampled_from(["a", "b", "cc", "ddd", "refund", "cancel"])
@@ -90,6 +90,28 @@ def test_matches_from_the_indexed_terms_are_those_of_tokenizing_again(said: list
     if said and terms is not None:  # each utterance, empty ones too, is followed by its boundary
         assert terms.count(BOUNDARY) == len(said) - 1
     assert matches(utterances, query, terms) == matches(utterances, query)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "A", "b", "refund", "refunds", "x"]), max_size=20).map(" ".join),
+    st.sampled_from(["a", "refund", '"a a"', '"a b a"', "a b", '"refund a" b']),
+)
+def test_the_highlights_cover_every_occurrence_of_every_phrase_and_nothing_else(message: str, q: str) -> None:
+    """Checked against the plainest search there is: every run of tokens, compared with each phrase
+    (overlapping and repeated occurrences, stemmed and cased forms of a word)."""
+    query = text_query(q)
+    words = list(tokens(message))
+    phrases = [*query.phrases, *([query.ranked_together] if query.ranked_together else [])]
+    expected = {
+        at
+        for phrase in phrases
+        for i in range(len(words) - len(phrase) + 1)
+        if tuple(w.term for w in words[i : i + len(phrase)]) == phrase
+        for at in range(words[i].start, words[i + len(phrase) - 1].end)
+    }
+    marked = {at for start, end in highlights(message, query) for at in range(start, end)}
+    assert marked == expected
 
 
 def test_an_utterance_cut_at_max_terms_is_matched_past_the_cut() -> None:

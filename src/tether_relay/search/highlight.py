@@ -101,9 +101,17 @@ def _holds(said: list[str], query: TextQuery) -> bool:
 
 
 def _at(said: list[str], phrase: tuple[str, ...]) -> list[int]:
-    """Where the phrase starts in `said`."""
-    n = len(phrase)
-    return [i for i in range(len(said) - n + 1) if said[i] == phrase[0] and tuple(said[i : i + n]) == phrase]
+    """Where the phrase starts in `said` (its first term looked for by list.index: the search in C)."""
+    first, rest, n = phrase[0], list(phrase[1:]), len(phrase)
+    found: list[int] = []
+    at = -1
+    while True:
+        try:
+            at = said.index(first, at + 1)
+        except ValueError:
+            return found
+        if said[at + 1 : at + n] == rest:
+            found.append(at)
 
 
 def highlights(message: str, query: TextQuery) -> list[tuple[int, int]]:
