@@ -1,7 +1,7 @@
 """`make bench`'s search part: GET /api/calls/search over 100,000 calls of 20 utterances each, on SQLite and
 on PostgreSQL, the service started as in production (bench/run.py's `service`), one client asking one
-query at a time. Prints p50 and p99 per kind of query and over all, beside the size of each database's
-index. `python -m bench.search --calls N` for a quicker run.
+query at a time, in several rounds (new queries each): p50 and p99 per kind of query and over all, round
+by round, beside the size of each database's index. `python -m bench.search --calls N` for a quicker run.
 
 The transcripts are generated (seeded): the 60 commonest English words, then 6,000 made-up words whose
 frequencies fall off as people's words do (Zipf); the terms indexed are made by the service's own
@@ -148,18 +148,16 @@ def queries(
     return out
 
 
-def measure(url: str, asked: list[tuple[str, str]]) -> dict[str, list[float]]:
+def measure(client: httpx.Client, asked: list[tuple[str, str]]) -> dict[str, list[float]]:
+    """Milliseconds per search, by kind of query and over all."""
     times: dict[str, list[float]] = {}
-    with httpx.Client(base_url=url, headers=bearer(), timeout=60) as client:
-        for _, q in asked[:30]:  # warm-up
-            client.get("/api/calls/search", params={"q": q})
-        for kind, q in asked[30:]:
-            started = time.perf_counter()
-            response = client.get("/api/calls/search", params={"q": q})
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, response.text
-            times.setdefault(kind, []).append(elapsed)
-            times.setdefault("all", []).append(elapsed)
+    for kind, q in asked:
+        started = time.perf_counter()
+        response = client.get("/api/calls/search", params={"q": q})
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, response.text
+        times.setdefault(kind, []).append(elapsed)
+        times.setdefault("all", []).append(elapsed)
     return times
 
 
@@ -188,7 +186,12 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run(database_url: str, folder: str, calls: int, count: int, label: str) -> None:
+KINDS = ("word", "phrase", "words", "common", "number", "all")
+
+
+def run(database_url: str, folder: str, calls: int, count: int, rounds: int, label: str) -> None:
+    """Seeded once; then `rounds` rounds of `count` queries each (new ones each round) against one service,
+    so that one run says how much the figures move on this machine."""
     rng = random.Random(2212)
     words = vocabulary(rng, 6000)
     upgrade(database_url)
@@ -196,17 +199,28 @@ def run(database_url: str, folder: str, calls: int, count: int, label: str) -> N
     sample = asyncio.run(seed(database_url, calls, rng, words))
     seeded = time.monotonic() - started
     size = asyncio.run(index_size(database_url))
-    asked = queries(rng, words, sample, calls, count + 30)
-    with service(database_url, folder, local_storage=True) as server:
-        times = measure(server.url, asked)
+    asked = queries(rng, words, sample, calls, 30 + count * rounds)
+    with (
+        service(database_url, folder, local_storage=True) as server,
+        httpx.Client(base_url=server.url, headers=bearer(), timeout=60) as client,
+    ):
+        measure(client, asked[:30])  # warm-up
+        measured = [measure(client, asked[30 + count * r : 30 + count * (r + 1)]) for r in range(rounds)]
     print(f"\n{label}: {calls:,} calls x {UTTERANCES} utterances, seeded in {seeded:.0f} s")
     print(f"index: {size:,.0f} MiB")
-    print(f"{'query':<8} {'n':>5} {'p50 ms':>8} {'p99 ms':>8}")
-    for kind in ("word", "phrase", "words", "common", "number", "all"):
-        values = times.get(kind, [])
-        if values:
-            p50, p99 = statistics.median(values), percentile(values, 0.99)
-            print(f"{kind:<8} {len(values):>5} {p50:>8.1f} {p99:>8.1f}")
+    print(f"{'query':<8} {'n':>5}  p50 / p99 ms, round by round")
+    for kind in KINDS:
+        figures = [
+            (statistics.median(times[kind]), percentile(times[kind], 0.99))
+            for times in measured
+            if times.get(kind)
+        ]
+        n = sum(len(times.get(kind, [])) for times in measured)
+        print(f"{kind:<8} {n:>5}  " + "   ".join(f"{p50:5.1f} / {p99:5.1f}" for p50, p99 in figures))
+    if rounds > 1:
+        p50s = [statistics.median(times["all"]) for times in measured]
+        p99s = [percentile(times["all"], 0.99) for times in measured]
+        print(f"all, worst round: p50 {max(p50s):.1f} ms, p99 {max(p99s):.1f} ms")
 
 
 def main() -> None:
@@ -214,17 +228,25 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--queries", type=int, default=400, help="per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if args.only != "postgresql":
-            run(f"sqlite+aiosqlite:///{folder}/search.db", folder, args.calls, args.queries, "SQLite")
+            run(
+                f"sqlite+aiosqlite:///{folder}/search.db",
+                folder,
+                args.calls,
+                args.queries,
+                args.rounds,
+                "SQLite",
+            )
         if args.only != "sqlite":
             with postgres_database(args.postgres_url) as url:
                 if url is not None:
-                    run(url, folder, args.calls, args.queries, "PostgreSQL")
+                    run(url, folder, args.calls, args.queries, args.rounds, "PostgreSQL")
 
 
 if __name__ == "__main__":
