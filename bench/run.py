@@ -99,12 +99,14 @@ def service(
     settings: dict[str, str] | None = None,
     otel: dict[str, str] | None = None,
     local_storage: bool = False,
+    source: Path | None = None,
 ) -> Iterator[ServiceProcess]:
     """The service as `tether-relay serve` runs it (bench/serve.py: the same run_server, logging at info
     unless `log_level` says otherwise, its lines written to a file as a deployment's go to a pipe), with
     bench/app.py's reference routes; `bare`: the no-work route alone, without our middleware;
-    `local_storage`: recordings in the local folder (`make serve`'s default) instead of R2. Migrated,
-    pinned to core 0."""
+    `local_storage`: recordings in the local folder (`make serve`'s default) instead of R2; `source`: the
+    service's code from this checkout (a baseline to compare with), not this one's. Migrated, pinned to
+    core 0."""
     port = free_port()
     env = environment(
         {
@@ -126,6 +128,7 @@ def service(
             **({"TETHER_LOG_LEVEL": log_level} if log_level else {}),
             **{f"TETHER_{name.upper()}": value for name, value in (settings or {}).items()},
             **(otel or {}),
+            **({"PYTHONPATH": str(source / "src")} if source else {}),
         }
     )
     migrate = [sys.executable, "-m", "tether_relay.cli", "migrate"]

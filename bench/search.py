@@ -1,7 +1,9 @@
 """`make bench`'s search part: GET /api/calls/search over 100,000 calls of 20 utterances each, on SQLite and
 on PostgreSQL, the service started as in production (bench/run.py's `service`), one client asking one
 query at a time, in several rounds (new queries each): p50 and p99 per kind of query and over all, round
-by round, beside the size of each database's index. `python -m bench.search --calls N` for a quicker run.
+by round, beside the size of each database's index. `python -m bench.search --calls N` for a quicker run;
+`--baseline REVISION` also starts the service of that commit (on this checkout's packages and database
+schema) and sends each query to both, interleaved, to give ratios measured in one run.
 
 The transcripts are generated (seeded): the 60 commonest English words, then 6,000 made-up words whose
 frequencies fall off as people's words do (Zipf); the terms indexed are made by the service's own
@@ -14,15 +16,19 @@ import argparse
 import asyncio
 import random
 import statistics
+import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import insert, text
 
-from bench.run import bearer, postgres_database, service
+from bench.run import REPOSITORY, bearer, postgres_database, service
 from bench.seed import ORG
 from tether_relay.calls.models import Call, SearchDocument
 from tether_relay.db import create_engine
@@ -148,17 +154,34 @@ def queries(
     return out
 
 
-def measure(client: httpx.Client, asked: list[tuple[str, str]]) -> dict[str, list[float]]:
-    """Milliseconds per search, by kind of query and over all."""
-    times: dict[str, list[float]] = {}
-    for kind, q in asked:
-        started = time.perf_counter()
-        response = client.get("/api/calls/search", params={"q": q})
-        elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 200, response.text
-        times.setdefault(kind, []).append(elapsed)
-        times.setdefault("all", []).append(elapsed)
+def measure(
+    clients: dict[str, httpx.Client], asked: list[tuple[str, str]]
+) -> dict[str, dict[str, list[float]]]:
+    """Milliseconds per search, by service, by kind of query and over all. With a baseline each query goes
+    to both services, each first in turn, so the machine's slower moments fall on both alike."""
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in clients}
+    turns = list(clients.items())
+    for i, (kind, q) in enumerate(asked):
+        for name, client in turns[i % len(turns) :] + turns[: i % len(turns)]:
+            started = time.perf_counter()
+            response = client.get("/api/calls/search", params={"q": q})
+            elapsed = (time.perf_counter() - started) * 1000
+            assert response.status_code == 200, response.text
+            times[name].setdefault(kind, []).append(elapsed)
+            times[name].setdefault("all", []).append(elapsed)
     return times
+
+
+@contextmanager
+def checkout(revision: str) -> Iterator[Path]:
+    """The repository at `revision`, in a temporary worktree (its service runs on this one's packages)."""
+    folder = Path(tempfile.mkdtemp(prefix="tether-baseline-"))
+    git = ["git", "-C", str(REPOSITORY), "worktree"]
+    subprocess.run([*git, "add", "--detach", str(folder), revision], check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run([*git, "remove", "--force", str(folder)], check=True, capture_output=True)
 
 
 async def index_size(database_url: str) -> float:
@@ -189,38 +212,53 @@ def percentile(values: list[float], share: float) -> float:
 KINDS = ("word", "phrase", "words", "common", "number", "all")
 
 
-def run(database_url: str, folder: str, calls: int, count: int, rounds: int, label: str) -> None:
-    """Seeded once; then `rounds` rounds of `count` queries each (new ones each round) against one service,
-    so that one run says how much the figures move on this machine."""
+def run(database_url: str, folder: str, args: argparse.Namespace, label: str, baseline: Path | None) -> None:
+    """Seeded once; then `args.rounds` rounds of `args.queries` queries each (new ones each round) against
+    one service, so that one run says how much the figures move on this machine; with a baseline, the
+    same queries against it too, interleaved, and the ratios."""
     rng = random.Random(2212)
     words = vocabulary(rng, 6000)
     upgrade(database_url)
     started = time.monotonic()
-    sample = asyncio.run(seed(database_url, calls, rng, words))
+    sample = asyncio.run(seed(database_url, args.calls, rng, words))
     seeded = time.monotonic() - started
     size = asyncio.run(index_size(database_url))
-    asked = queries(rng, words, sample, calls, 30 + count * rounds)
-    with (
-        service(database_url, folder, local_storage=True) as server,
-        httpx.Client(base_url=server.url, headers=bearer(), timeout=60) as client,
-    ):
-        measure(client, asked[:30])  # warm-up
-        measured = [measure(client, asked[30 + count * r : 30 + count * (r + 1)]) for r in range(rounds)]
-    print(f"\n{label}: {calls:,} calls x {UTTERANCES} utterances, seeded in {seeded:.0f} s")
+    count, rounds = args.queries, args.rounds
+    asked = queries(rng, words, sample, args.calls, 30 + count * rounds)
+    with ExitStack() as stack:
+        clients: dict[str, httpx.Client] = {}
+        for name, source in {"HEAD": None, args.baseline: baseline}.items():
+            if name is None:
+                continue  # no baseline
+            server = stack.enter_context(service(database_url, folder, local_storage=True, source=source))
+            clients[name] = stack.enter_context(
+                httpx.Client(base_url=server.url, headers=bearer(), timeout=60)
+            )
+        measure(clients, asked[:30])  # warm-up
+        measured = [measure(clients, asked[30 + count * r : 30 + count * (r + 1)]) for r in range(rounds)]
+    print(f"\n{label}: {args.calls:,} calls x {UTTERANCES} utterances, seeded in {seeded:.0f} s")
     print(f"index: {size:,.0f} MiB")
-    print(f"{'query':<8} {'n':>5}  p50 / p99 ms, round by round")
-    for kind in KINDS:
-        figures = [
-            (statistics.median(times[kind]), percentile(times[kind], 0.99))
-            for times in measured
-            if times.get(kind)
-        ]
-        n = sum(len(times.get(kind, [])) for times in measured)
-        print(f"{kind:<8} {n:>5}  " + "   ".join(f"{p50:5.1f} / {p99:5.1f}" for p50, p99 in figures))
-    if rounds > 1:
-        p50s = [statistics.median(times["all"]) for times in measured]
-        p99s = [percentile(times["all"], 0.99) for times in measured]
-        print(f"all, worst round: p50 {max(p50s):.1f} ms, p99 {max(p99s):.1f} ms")
+    for name in clients:
+        times = [each[name] for each in measured]
+        print(f"{name}\n{'query':<8} {'n':>5}  p50 / p99 ms, round by round")
+        for kind in KINDS:
+            figures = [(statistics.median(t[kind]), percentile(t[kind], 0.99)) for t in times if t.get(kind)]
+            n = sum(len(t.get(kind, [])) for t in times)
+            print(f"{kind:<8} {n:>5}  " + "   ".join(f"{p50:5.1f} / {p99:5.1f}" for p50, p99 in figures))
+        worst = [(statistics.median(t["all"]), percentile(t["all"], 0.99)) for t in times]
+        print(
+            f"all, worst round: p50 {max(p for p, _ in worst):.1f} ms, p99 {max(p for _, p in worst):.1f} ms"
+        )
+    if baseline:
+        print(f"HEAD / {args.baseline}, p50 (p99), round by round")
+        for kind in KINDS:
+            ratios = [
+                f"{statistics.median(t['HEAD'][kind]) / statistics.median(t[args.baseline][kind]):.2f}"
+                f" ({percentile(t['HEAD'][kind], 0.99) / percentile(t[args.baseline][kind], 0.99):.2f})"
+                for t in measured
+                if t["HEAD"].get(kind)
+            ]
+            print(f"{kind:<8} " + "   ".join(ratios))
 
 
 def main() -> None:
@@ -232,21 +270,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--baseline", metavar="REVISION", help="also measure the service at this commit, interleaved"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        baseline = stack.enter_context(checkout(args.baseline)) if args.baseline else None
         if args.only != "postgresql":
-            run(
-                f"sqlite+aiosqlite:///{folder}/search.db",
-                folder,
-                args.calls,
-                args.queries,
-                args.rounds,
-                "SQLite",
-            )
+            run(f"sqlite+aiosqlite:///{folder}/search.db", folder, args, "SQLite", baseline)
         if args.only != "sqlite":
-            with postgres_database(args.postgres_url) as url:
-                if url is not None:
-                    run(url, folder, args.calls, args.queries, args.rounds, "PostgreSQL")
+            url = stack.enter_context(postgres_database(args.postgres_url))
+            if url is not None:
+                run(url, folder, args, "PostgreSQL", baseline)
 
 
 if __name__ == "__main__":
