@@ -21,7 +21,7 @@ from tests.fakes.elevenlabs import ElevenLabsFake, conversation
 from tests.jobs import until
 from tether_relay.api.routes.search import SearchResponse
 from tether_relay.calls.models import Call, Recording, SearchDocument
-from tether_relay.calls.repository import COUNTED, RANKED, SearchRepository
+from tether_relay.calls.search_repository import COUNTED, RANKED, SearchRepository
 from tether_relay.organizations.models import Organization
 from tether_relay.runtime import Runtime
 from tether_relay.search.query import text_query

@@ -20,7 +20,7 @@ class Call(Base):
         # One call per provider call; scoped by organisation because ingest ids are chosen by clients.
         UniqueConstraint("provider", "provider_call_id", "organization_id"),
         Index("ix_calls_organization_id_sort_time", "organization_id", "sort_time", "call_id"),
-        # Search's exact matches (calls/repository.py SearchRepository.by_facts).
+        # Search's exact matches (calls/search_repository.py SearchRepository.by_facts).
         Index("ix_calls_organization_id_from_number", "organization_id", "from_number"),
         Index("ix_calls_organization_id_to_number", "organization_id", "to_number"),
         Index("ix_calls_organization_id_provider_call_id", "organization_id", "provider_call_id"),

@@ -10,17 +10,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tether_relay.auth.principal import Principal
+from tether_relay.calls.conditions import CallFilter
 from tether_relay.calls.models import Call
 from tether_relay.calls.redaction_requests import policy_in, summaries_under, wants_redacted
-from tether_relay.calls.repository import (
-    COUNTED,
-    RANKED,
-    CallFilter,
-    CallRepository,
-    Hit,
-    RedactionRepository,
-    SearchRepository,
-)
+from tether_relay.calls.repository import CallRepository, RedactionRepository
+from tether_relay.calls.search_repository import COUNTED, RANKED, Hit, SearchRepository
 from tether_relay.errors import ValidationFailed
 from tether_relay.search.highlight import Matches, matches
 from tether_relay.search.query import TextQuery, UnsearchableQuery, id_forms, phone_forms, text_query

@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from tether_relay.api.deps import CurrentPrincipal, SessionDep
 from tether_relay.api.errors import error_responses
 from tether_relay.api.types import CallId, Moment, StoredText
+from tether_relay.calls.conditions import CallFilter
 from tether_relay.calls.document import call_document
 from tether_relay.calls.redaction_requests import readable_summaries, wants_redacted
-from tether_relay.calls.repository import CallFilter, CallRepository
+from tether_relay.calls.repository import CallRepository
 from tether_relay.errors import CallNotFound
 
 router = APIRouter(tags=["Calls"])
