@@ -236,6 +236,9 @@ async def test_a_number_or_an_id_matches_exactly_first(client: httpx.AsyncClient
         assert ids(body)[0] == by_number, typed
         assert body["hits"][0]["matchedOn"] == "phoneNumber"
     assert ids(await search(client, "4155550123")) == [by_number, mentions]
+    # The exact match fills a page of one: the transcript hit is still counted, and is the next page.
+    first, second = [await search(client, "4155550123", limit=1, offset=o) for o in (0, 1)]
+    assert (ids(first), first["total"], ids(second), second["total"]) == ([by_number], 2, [mentions], 2)
     for ident in (by_number, "vendor-call-777"):
         body = await search(client, ident)
         assert ids(body) == [by_number]
