@@ -3,7 +3,8 @@ on PostgreSQL, the service started as in production (bench/run.py's `service`), 
 query at a time, in several rounds (new queries each): p50 and p99 per kind of query and over all, round
 by round, beside the size of each database's index. `python -m bench.search --calls N` for a quicker run;
 `--baseline REVISION` also starts the service of that commit (on this checkout's packages and database
-schema) and sends each query to both, interleaved, to give ratios measured in one run.
+schema) and sends each query to both, interleaved, to give ratios measured in one run, and counts the
+queries whose answers differ.
 
 The transcripts are generated (seeded): the 60 commonest English words, then 6,000 made-up words whose
 frequencies fall off as people's words do (Zipf); the terms indexed are made by the service's own
@@ -156,12 +157,15 @@ def queries(
 
 def measure(
     clients: dict[str, httpx.Client], asked: list[tuple[str, str]]
-) -> dict[str, dict[str, list[float]]]:
-    """Milliseconds per search, by service, by kind of query and over all. With a baseline each query goes
-    to both services, each first in turn, so the machine's slower moments fall on both alike."""
+) -> tuple[dict[str, dict[str, list[float]]], int]:
+    """Milliseconds per search, by service, by kind of query and over all; and how many queries the
+    services answered differently. With a baseline each query goes to both services, each first in turn,
+    so the machine's slower moments fall on both alike."""
     times: dict[str, dict[str, list[float]]] = {name: {} for name in clients}
+    different = 0
     turns = list(clients.items())
     for i, (kind, q) in enumerate(asked):
+        answers = []
         for name, client in turns[i % len(turns) :] + turns[: i % len(turns)]:
             started = time.perf_counter()
             response = client.get("/api/calls/search", params={"q": q})
@@ -169,7 +173,9 @@ def measure(
             assert response.status_code == 200, response.text
             times[name].setdefault(kind, []).append(elapsed)
             times[name].setdefault("all", []).append(elapsed)
-    return times
+            answers.append(response.json())
+        different += any(answer != answers[0] for answer in answers)
+    return times, different
 
 
 @contextmanager
@@ -234,8 +240,12 @@ def run(database_url: str, folder: str, args: argparse.Namespace, label: str, ba
             clients[name] = stack.enter_context(
                 httpx.Client(base_url=server.url, headers=bearer(), timeout=60)
             )
-        measure(clients, asked[:30])  # warm-up
-        measured = [measure(clients, asked[30 + count * r : 30 + count * (r + 1)]) for r in range(rounds)]
+        _, different = measure(clients, asked[:30])  # warm-up
+        measured = []
+        for r in range(rounds):
+            times, differing = measure(clients, asked[30 + count * r : 30 + count * (r + 1)])
+            measured.append(times)
+            different += differing
     print(f"\n{label}: {args.calls:,} calls x {UTTERANCES} utterances, seeded in {seeded:.0f} s")
     print(f"index: {size:,.0f} MiB")
     for name in clients:
@@ -250,6 +260,7 @@ def run(database_url: str, folder: str, args: argparse.Namespace, label: str, ba
             f"all, worst round: p50 {max(p for p, _ in worst):.1f} ms, p99 {max(p for _, p in worst):.1f} ms"
         )
     if baseline:
+        print(f"answers that differ from {args.baseline}'s: {different} of {len(asked)}")
         print(f"HEAD / {args.baseline}, p50 (p99), round by round")
         for kind in KINDS:
             ratios = [
