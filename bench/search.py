@@ -241,10 +241,10 @@ def run(database_url: str, folder: str, args: argparse.Namespace, label: str, ba
                 httpx.Client(base_url=server.url, headers=bearer(), timeout=60)
             )
         _, different = measure(clients, asked[:30])  # warm-up
-        measured = []
+        measured: list[dict[str, dict[str, list[float]]]] = []
         for r in range(rounds):
-            times, differing = measure(clients, asked[30 + count * r : 30 + count * (r + 1)])
-            measured.append(times)
+            round_times, differing = measure(clients, asked[30 + count * r : 30 + count * (r + 1)])
+            measured.append(round_times)
             different += differing
     print(f"\n{label}: {args.calls:,} calls x {UTTERANCES} utterances, seeded in {seeded:.0f} s")
     print(f"index: {size:,.0f} MiB")
