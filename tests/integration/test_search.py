@@ -465,6 +465,30 @@ async def test_without_filters_the_newest_matches_are_ranked_and_matches_are_cou
     assert {hit["matchedOn"] for hit in number["hits"]} == {"phoneNumber"}
 
 
+async def test_exact_and_transcript_matches_are_counted_together_up_to_the_cap(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """More than COUNTED calls from a number, one more saying it: `total` is capped, not summed."""
+    await bulk(runtime, COUNTED + 1, oldest="ring 4155550777", rest="ring 4155550777")
+
+    body = await search(client, "4155550777", limit=100, offset=COUNTED - 50)
+
+    assert (body["total"], body["totalExact"], body["reachable"]) == (COUNTED, False, COUNTED + 1)
+    assert [hit["matchedOn"] for hit in body["hits"]] == ["phoneNumber"] * 50 + ["transcript"]
+
+
+async def test_too_many_words_are_refused_even_in_one_token(client: httpx.AsyncClient) -> None:
+    """A run of Chinese characters is one token (so it could be an id) and a word per character: past
+    64 of them it is refused, as any query asking for too much is, not looked up as an id."""
+    said = "".join(chr(0x4E00 + i) for i in range(70))
+    call_id = await ingest(client, said)
+    assert ids(await search(client, said[:64])) == [call_id]
+    for q in (said[:65], said):
+        response = await client.get("/api/calls/search", params={"q": q}, headers=auth(ORG))
+        assert response.status_code == 400, q
+        assert (response.json()["success"], response.json()["code"]) == (False, "VALIDATION_ERROR")
+
+
 async def test_both_ways_to_the_matches_answer_alike(client: httpx.AsyncClient, runtime: Runtime) -> None:
     """PostgreSQL walks ids newest first when its statistics say the matches are dense, and reads the
     GIN index otherwise (unanalysed, the index): the answers are the same either way."""

@@ -17,7 +17,14 @@ from tether_relay.calls.repository import CallRepository, RedactionRepository
 from tether_relay.calls.search_repository import COUNTED, RANKED, Hit, SearchRepository
 from tether_relay.errors import ValidationFailed
 from tether_relay.search.highlight import Matches, matches
-from tether_relay.search.query import TextQuery, UnsearchableQuery, id_forms, phone_forms, text_query
+from tether_relay.search.query import (
+    QueryTooLong,
+    TextQuery,
+    UnsearchableQuery,
+    id_forms,
+    phone_forms,
+    text_query,
+)
 from tether_relay.transcripts.model import Utterance, utterances_of
 
 # Above this many characters in a page's transcripts, their matches are worked out in a thread.
@@ -36,9 +43,9 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class SearchResult:
     hits: list[SearchHit]
-    total: int  # counted up to COUNTED text matches (plus the exact ones)
+    total: int  # exact and transcript matches, counted up to COUNTED
     total_exact: bool  # False: more match than `total` says
-    reachable: int  # how many of them paging reaches (without filters, the RANKED newest text matches)
+    reachable: int  # how many hits paging reaches: the exact ones (up to COUNTED), then RANKED text ones
     # What a reader of redacted content sees of each hit's summary (None: the summaries as they are).
     summaries: dict[str, str | None] | None
 
@@ -76,6 +83,8 @@ async def search_calls(
         total += text.total
         total_exact = total_exact and text.exact
         reachable += min(text.total, RANKED)
+    if total > COUNTED:  # exact and transcript matches are each counted up to COUNTED: so is their sum
+        total, total_exact = COUNTED, False
     ids = [*page_exact, *(hit.call_id for hit in found)]
     calls = await CallRepository(session).of_organization(organization_id, ids)
     readable = [calls[h.call_id] for h in found if h.call_id in calls]
@@ -98,10 +107,12 @@ async def search_calls(
 
 
 def _text_query(q: str, *, exact: bool) -> TextQuery | None:
+    """The words to search for; None when `q` has none but may be a number or an id (looked up exactly).
+    Too many words is refused either way: a run of 65 Chinese characters is one token, not an id."""
     try:
         return text_query(q)
     except UnsearchableQuery as exc:
-        if exact:
+        if exact and not isinstance(exc, QueryTooLong):
             return None
         raise ValidationFailed.of("q", str(exc)) from None
 

@@ -23,7 +23,11 @@ _PHONE = re.compile(r"\+?[\d\s().\-]{7,32}")
 
 
 class UnsearchableQuery(ValueError):
-    """The text asks for nothing that can be searched (no word), or for too much."""
+    """The text asks for nothing that can be searched (no word), or for too much (QueryTooLong)."""
+
+
+class QueryTooLong(UnsearchableQuery):
+    """More words or phrases than a search takes: refused, even when the text could also be an id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +86,7 @@ def text_query(q: str) -> TextQuery:
     if not unique:
         raise UnsearchableQuery("q has no word to search for")
     if len(unique) > MAX_PHRASES or sum(len(p) for p in unique) > MAX_TERMS:
-        raise UnsearchableQuery(f"q asks for more than {MAX_TERMS} words or {MAX_PHRASES} phrases")
+        raise QueryTooLong(f"q asks for more than {MAX_TERMS} words or {MAX_PHRASES} phrases")
     together = tuple(bare) if len(bare) > 1 and tuple(bare) not in unique else None
     return TextQuery(unique, together, frozenset(term for phrase in unique for term in phrase))
 
