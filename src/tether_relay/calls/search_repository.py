@@ -91,6 +91,14 @@ class Found:
     exact: bool  # False: there are more than COUNTED
 
 
+# PostgreSQL: every phrase of three terms or more (`phrases`, TextQuery.spaced_phrases) in the terms, each
+# with a space at both ends: a tsvector keeps only a word's first 256 positions, the terms all of them.
+_SAYS_EVERY_LONG_PHRASE = text(
+    "NOT EXISTS (SELECT FROM unnest(CAST(:phrases AS text[])) AS phrase"
+    " WHERE strpos(' ' || search_documents.terms || ' ', phrase) = 0)"
+)
+
+
 def _search_query(
     dialect: str, redacted: bool, excluding: bool, narrowed: Sequence[ColumnElement[bool]]
 ) -> Select[Any]:
@@ -98,11 +106,13 @@ def _search_query(
     and the newest `ranked` of them with their terms (`call_id`, `terms`), read as the history orders
     calls (newest first, then the newest indexed) so that equal scores keep that order (a stable sort).
     Values bound as it runs: `asked` (the database's query), `organization_id`, `redacted_under`,
-    `excluding` (exact matches already found), `ranked`."""
+    `excluding` (exact matches already found), `ranked`; on PostgreSQL `phrases` too."""
     organization_id = bindparam("organization_id", type_=String)
     asked = bindparam("asked", type_=String)
     if dialect == "postgresql":
-        matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(cast(asked, TSQUERY)))
+        matching = select(SearchDocument.id.label("id")).where(
+            _VECTOR.op("@@")(cast(asked, TSQUERY)), _SAYS_EVERY_LONG_PHRASE
+        )
         newest_first: Any = SearchDocument.id.desc()
         every: Any = matching.cte("every")
     else:
@@ -253,6 +263,7 @@ class SearchRepository:
         statement = _search_query(*shape, narrowed) if narrowed else _unfiltered_search_query(*shape)
         values = {
             "asked": asked,
+            "phrases": query.spaced_phrases(),
             "organization_id": organization_id,
             "redacted_under": redacted_under,
             "excluding": list(excluding),

@@ -43,10 +43,18 @@ class TextQuery:
         return f"{_fts5_phrase((scope,))} AND ({every})"
 
     def tsquery(self, scope: str) -> str:
-        """A PostgreSQL tsquery, within the documents starting with `scope`, its phrases narrowed by their
-        pairs (search/terms.py PAIR)."""
+        """A PostgreSQL tsquery, within the documents starting with `scope`, each phrase asked as its
+        pairs (search/terms.py PAIR); a phrase of three terms or more is then found in the terms
+        (`spaced_phrases`)."""
         every = " & ".join(_ts_phrase(p) for p in self.phrases)
         return f"('{scope}') & ({every})"
+
+    def spaced_phrases(self) -> list[str]:
+        """The phrases of three terms or more as they stand in a document's terms (search_documents.terms,
+        space-separated, with a space added at each end): PostgreSQL checks them there, because a tsvector
+        keeps only a word's first 256 positions, so `<->` missed a phrase said after a word's 256th time
+        (a long call saying "the" that often is common)."""
+        return [f" {' '.join(phrase)} " for phrase in self.phrases if len(phrase) > 2]
 
 
 def _fts5_phrase(phrase: tuple[str, ...]) -> str:
@@ -57,13 +65,12 @@ def _fts5_phrase(phrase: tuple[str, ...]) -> str:
 def _ts_phrase(phrase: tuple[str, ...]) -> str:
     """The phrase's neighbouring pairs (PostgreSQL indexes them beside the terms, the migration), so the
     GIN index narrows a phrase of common words to where it may be said rather than to every document
-    holding its words; then, for three terms or more, its terms in a row. Two terms are their pair alone:
-    it is indexed where the first is followed by the second in one utterance (no term holds PAIR), so the
-    index answers exactly, without reading each candidate's vector to check positions."""
-    joined = [_lexeme(a + PAIR + b) for a, b in pairwise(phrase)]
-    if len(phrase) != 2:
-        joined.append("(" + " <-> ".join(_lexeme(term) for term in phrase) + ")")
-    return "(" + " & ".join(joined) + ")"
+    holding its words; one term is itself. Two terms are their pair alone: it is indexed where the first is
+    followed by the second in one utterance (no term holds PAIR), so the index answers exactly. Three or
+    more: their pairs narrow, and the phrase is found in the terms (TextQuery.spaced_phrases)."""
+    if len(phrase) == 1:
+        return _lexeme(phrase[0])
+    return "(" + " & ".join(_lexeme(a + PAIR + b) for a, b in pairwise(phrase)) + ")"
 
 
 def _lexeme(term: str) -> str:
