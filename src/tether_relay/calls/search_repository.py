@@ -100,7 +100,11 @@ _SAYS_EVERY_LONG_PHRASE = text(
 
 
 def _search_query(
-    dialect: str, redacted: bool, excluding: bool, narrowed: Sequence[ColumnElement[bool]]
+    dialect: str,
+    redacted: bool,
+    excluding: bool,
+    long_phrases: bool,
+    narrowed: Sequence[ColumnElement[bool]],
 ) -> Select[Any]:
     """SearchRepository.search's one statement: the newest matches, one more than are counted (`total`),
     and the newest `ranked` of them with their terms (`call_id`, `terms`), read as the history orders
@@ -110,9 +114,9 @@ def _search_query(
     organization_id = bindparam("organization_id", type_=String)
     asked = bindparam("asked", type_=String)
     if dialect == "postgresql":
-        matching = select(SearchDocument.id.label("id")).where(
-            _VECTOR.op("@@")(cast(asked, TSQUERY)), _SAYS_EVERY_LONG_PHRASE
-        )
+        matching = select(SearchDocument.id.label("id")).where(_VECTOR.op("@@")(cast(asked, TSQUERY)))
+        if long_phrases:  # else no row pays for the check
+            matching = matching.where(_SAYS_EVERY_LONG_PHRASE)
         newest_first: Any = SearchDocument.id.desc()
         every: Any = matching.cte("every")
     else:
@@ -159,8 +163,10 @@ def _search_query(
 
 
 @cache
-def _unfiltered_search_query(dialect: str, redacted: bool, excluding: bool) -> Select[Any]:
-    return _search_query(dialect, redacted, excluding, ())
+def _unfiltered_search_query(
+    dialect: str, redacted: bool, excluding: bool, long_phrases: bool
+) -> Select[Any]:
+    return _search_query(dialect, redacted, excluding, long_phrases, ())
 
 
 def _facts_query(numbers: bool, idents: bool, filters: Sequence[ColumnElement[bool]]) -> Select[Any]:
@@ -259,11 +265,12 @@ class SearchRepository:
             asked = query.fts5(scope)
         # Built once without filters (building it took longer than running it); values bound as it runs.
         narrowed = filters.conditions()
-        shape = (dialect, redacted, bool(excluding))
+        phrases = query.spaced_phrases() if dialect == "postgresql" else []
+        shape = (dialect, redacted, bool(excluding), bool(phrases))
         statement = _search_query(*shape, narrowed) if narrowed else _unfiltered_search_query(*shape)
         values = {
             "asked": asked,
-            "phrases": query.spaced_phrases(),
+            "phrases": phrases,
             "organization_id": organization_id,
             "redacted_under": redacted_under,
             "excluding": list(excluding),
