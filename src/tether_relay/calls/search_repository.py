@@ -173,14 +173,15 @@ def _facts_query(numbers: bool, idents: bool, filters: Sequence[ColumnElement[bo
     """SearchRepository.by_facts's query: the values (`organization_id`, `numbers`, `idents`, `limit`)
     bound as it runs."""
     organization_id = bindparam("organization_id", type_=String)
-    named: list[ColumnElement[bool]] = []
-    if numbers:
-        named += [Call.from_number.in_(bindparam("numbers", expanding=True))]
-        named += [Call.to_number.in_(bindparam("numbers", expanding=True))]
-    if idents:
-        named += [Call.id.in_(bindparam("idents", expanding=True))]
-        named += [Call.provider_call_id.in_(bindparam("idents", expanding=True))]
-        named += [Call.conversation_id.in_(bindparam("idents", expanding=True))]
+    named = [
+        column.in_(bindparam(values, expanding=True))
+        for values, asked, columns in (
+            ("numbers", numbers, (Call.from_number, Call.to_number)),
+            ("idents", idents, (Call.id, Call.provider_call_id, Call.conversation_id)),
+        )
+        if asked
+        for column in columns
+    ]
     each = [
         select(Call.id.label("id"), Call.sort_time.label("sort_time")).where(
             Call.organization_id == organization_id, condition, *filters
