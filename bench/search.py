@@ -233,9 +233,8 @@ def run(database_url: str, folder: str, args: argparse.Namespace, label: str, ba
     asked = queries(rng, words, sample, args.calls, 30 + count * rounds)
     with ExitStack() as stack:
         clients: dict[str, httpx.Client] = {}
-        for name, source in {"HEAD": None, args.baseline: baseline}.items():
-            if name is None:
-                continue  # no baseline
+        sources = {"HEAD": None, **({args.baseline: baseline} if baseline else {})}
+        for name, source in sources.items():
             server = stack.enter_context(service(database_url, folder, local_storage=True, source=source))
             clients[name] = stack.enter_context(
                 httpx.Client(base_url=server.url, headers=bearer(), timeout=60)
